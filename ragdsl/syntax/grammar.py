@@ -25,7 +25,7 @@ def grammar_path() -> Path:
     raise FileNotFoundError("ragdsl's grammar file rag.lark is missing from the installation")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parser() -> Lark:
     from lark import Lark
 
