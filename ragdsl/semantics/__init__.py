@@ -1,0 +1,49 @@
+"""Checking a loaded spec: name resolution, types, values and cross-declaration rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from ragdsl.diagnostics import Diagnostic, has_errors, sort_key
+from ragdsl.semantics.check import Resolution, check_program
+from ragdsl.semantics.overrides import apply_overrides
+from ragdsl.semantics.program import Program, load_program
+from ragdsl.semantics.rules import apply_rules
+
+
+@dataclass
+class CheckedSpec:
+    program: Program | None
+    resolution: Resolution = field(default_factory=Resolution)
+    decl_graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None and not has_errors(self.diagnostics)
+
+    def sources(self) -> dict[str, str]:
+        return self.program.source_texts() if self.program else {}
+
+
+def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> CheckedSpec:
+    """Load, override and check a spec; every phase's errors are collected before stopping."""
+    program, diagnostics = load_program(Path(path))
+    if program is None:
+        return CheckedSpec(None, diagnostics=sorted(diagnostics, key=sort_key))
+    diagnostics += apply_overrides(program, list(overrides))
+    if has_errors(diagnostics):
+        return CheckedSpec(program, diagnostics=_ordered(diagnostics))
+    resolution, found = check_program(program)
+    diagnostics += found
+    graph, found = apply_rules(program, resolution) if not has_errors(found) else (nx.DiGraph(), [])
+    diagnostics += found
+    return CheckedSpec(program, resolution, graph, _ordered(diagnostics))
+
+
+def _ordered(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    unique = {(d.code, d.message, d.span): d for d in diagnostics}
+    return sorted(unique.values(), key=sort_key)

@@ -59,6 +59,8 @@ class Resolution:
     refs: dict[Span, DeclKey] = field(default_factory=dict)  # Ref -> declaration
     pipeline_params: dict[tuple[DeclKey, str], Type] = field(default_factory=dict)
     pipeline_calls: dict[Span, DeclKey] = field(default_factory=dict)  # system Call -> pipeline
+    ctors: dict[Span, schema.CtorSpec] = field(default_factory=dict)  # Call (or bare name) -> constructor
+    paths: dict[Span, tuple[Path, str]] = field(default_factory=dict)  # Str -> (absolute path, kind)
 
 
 @dataclass
@@ -312,12 +314,14 @@ class Checker:
                 self.err("E601", f"no files match '{expr.value}'", expr.span, label="matches nothing",
                          help=f"patterns are relative to {_shown(base)}")
                 return False
+            self.resolution.paths[expr.span] = (target.resolve(), t.kind)
             return True
         exists = target.is_dir() if t.kind == "dir" else (target.exists() if t.kind == "glob" else target.is_file())
         if not exists:
             self.err("E601", f"{'folder' if t.kind == 'dir' else 'file'} not found: '{expr.value}'", expr.span,
                      label="does not exist", help=_missing_path_help(target, base))
             return False
+        self.resolution.paths[expr.span] = (target.resolve(), t.kind)
         return True
 
     def check_DeclRefT(self, expr, t: DeclRefT, ctx, sweepable) -> bool:
@@ -328,8 +332,8 @@ class Checker:
             return False
         decl = self.program.decls[key]
         if decl.kind not in t.kinds:
-            self.err("E203", f"expected {t.describe()}, but '{expr.parts[0]}' is a {decl.kind}", expr.span,
-                     label=f"a {decl.kind}", help=self._kind_help(t.kinds, ctx))
+            self.err("E203", f"expected {t.describe()}, but '{expr.parts[0]}' is {article(decl.kind)}",
+                     expr.span, label=article(decl.kind), help=self._kind_help(t.kinds, ctx))
             return False
         attrs = expr.parts[1:]
         if len(attrs) > 1 or (attrs and attrs[0] not in t.attrs):
@@ -375,6 +379,7 @@ class Checker:
                 self.err("E302", f"{ctor.name} needs arguments", expr.span,
                          help=f"write {ctor.name}({', '.join(p.name + ' = ...' for p in ctor.required)})")
                 return False
+            self.resolution.ctors[expr.span] = ctor
             return True
         if not isinstance(expr, ast.Call):
             return self.mismatch(expr, t, ctx)
@@ -386,6 +391,7 @@ class Checker:
             self.err("E307", f"unknown {what} '{expr.name}'", expr.name_span, label=f"not a {what}",
                      notes=note, help=did_you_mean(expr.name, ctors) or f"{what}s: {', '.join(sorted(ctors))}")
             return False
+        self.resolution.ctors[expr.span] = ctor
         return self.check_call(expr, ctor, ctx, sweepable)
 
     def check_call(self, call: ast.Call, ctor: schema.CtorSpec, ctx: _Ctx, sweepable: bool) -> bool:
@@ -509,7 +515,7 @@ class Checker:
             return False
         pipeline = self.program.decls[key]
         if not isinstance(pipeline, ast.PipelineDecl):
-            self.err("E203", f"expected a pipeline, but '{expr.name}' is a {pipeline.kind}", expr.name_span,
+            self.err("E203", f"expected a pipeline, but '{expr.name}' is {article(pipeline.kind)}", expr.name_span,
                      help=self._kind_help(("pipeline",), ctx))
             return False
         self.resolution.pipeline_calls[expr.span] = key
@@ -570,6 +576,10 @@ def check_program(program: Program) -> tuple[Resolution, list[Diagnostic]]:
 
 
 # ------------------------------------------------------------------- helpers
+
+def article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
 
 def _enum_word(expr: ast.Expr) -> str | None:
     if isinstance(expr, ast.Ref) and len(expr.parts) == 1:

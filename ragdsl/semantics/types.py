@@ -102,7 +102,8 @@ class DeclRefT(Type):
     attrs: tuple[str, ...] = ()  # allowed `.attr` selections, e.g. questions' splits
 
     def describe(self) -> str:
-        return "a " + " or ".join(self.kinds)
+        first = self.kinds[0]
+        return ("an " if first[0] in "aeiou" else "a ") + " or ".join(self.kinds)
 
     def doc(self) -> str:
         base = " | ".join(self.kinds)

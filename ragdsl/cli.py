@@ -1,0 +1,207 @@
+"""The `ragdsl` command: argument parsing only; the work happens in the library.
+
+Exit codes: 0 success (warnings allowed), 1 a problem with the user's input
+(spec errors, bad options, unformatted files under --check), 2 an internal
+error (a bug in ragdsl).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ragdsl._version import __version__
+from ragdsl.diagnostics import Diagnostic, render, summary
+
+EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
+
+
+class UserError(Exception):
+    """A problem with the command line or inputs, already explained in the message."""
+
+
+def _emit_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fmt: str = "text") -> None:
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([d.to_json() for d in diagnostics], indent=2))
+        return
+    for d in diagnostics:
+        click.echo(render(d, sources) + "\n", err=True)
+
+
+def _handle_errors(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USER)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
+            if os.environ.get("RAGDSL_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                       "This is a bug in ragdsl. Please report it with the spec that triggered it "
+                       "(set RAGDSL_DEBUG=1 to print the traceback).", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+_set_option = click.option("--set", "overrides", multiple=True, metavar="KIND.NAME.PARAM=VALUE",
+                           help="Override a parameter, e.g. --set finetune.tuned.epochs=3 (repeatable).")
+_spec_argument = click.argument("spec", type=click.Path(path_type=Path))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ragdsl")
+def cli() -> None:
+    """ragdsl: declare RAG experiments, see exactly what will run, and run them."""
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_set_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="How diagnostics are printed (json: a list on stdout).")
+@_handle_errors
+def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str) -> None:
+    """Check specs for errors without planning or running anything."""
+    from ragdsl.semantics import check_spec
+
+    failed = False
+    everything: list[Diagnostic] = []
+    for spec in specs:
+        checked = check_spec(spec, list(overrides))
+        everything += checked.diagnostics
+        if fmt == "text":
+            _emit_diagnostics(checked.diagnostics, checked.sources())
+            status = "ok" if checked.ok else "failed"
+            click.echo(f"{spec.as_posix()}: {status} ({summary(checked.diagnostics)})", err=not checked.ok)
+        failed |= not checked.ok
+    if fmt == "json":
+        _emit_diagnostics(everything, {}, "json")
+    sys.exit(EXIT_USER if failed else EXIT_OK)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Only report files that would change; exit 1 if any.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of rewriting.")
+@_handle_errors
+def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite specs in the canonical layout (comments are kept)."""
+    from ragdsl.formatting import format_file
+
+    changed, broken = [], False
+    for spec in specs:
+        result = format_file(spec)
+        if result.diagnostics:
+            _emit_diagnostics(result.diagnostics, result.sources)
+            broken = True
+            continue
+        if result.changed:
+            changed.append(spec)
+            if show_diff:
+                click.echo(result.diff(), nl=False)
+            elif check_only:
+                click.echo(f"would reformat {spec.as_posix()}", err=True)
+            else:
+                result.write()
+                click.echo(f"reformatted {spec.as_posix()}", err=True)
+    n = len(specs) - len(changed)
+    click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} "
+               f"{'would be ' if check_only or show_diff else ''}reformatted, {n} unchanged", err=True)
+    sys.exit(EXIT_USER if broken or ((check_only or show_diff) and changed) else EXIT_OK)
+
+
+def _compile(spec: Path, overrides: tuple[str, ...], store_dir: Path | None):
+    from ragdsl.compiler import compile_spec
+    from ragdsl.execute.store import Store
+
+    compilation = compile_spec(spec, list(overrides), Store(store_dir))
+    _emit_diagnostics(compilation.diagnostics, compilation.checked.sources())
+    if not compilation.ok:
+        click.echo(f"{spec.as_posix()}: {summary(compilation.diagnostics)}; nothing planned", err=True)
+        sys.exit(EXIT_USER)
+    return compilation
+
+
+_store_option = click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
+                             help="Result store folder (default: $RAGDSL_STORE or ./.ragdsl).")
+
+
+@cli.command(name="compile")
+@_spec_argument
+@click.option("--dry-run", is_flag=True, help="Show the plan only; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot", "mermaid"]), default="text",
+              help="How the plan is printed.")
+@click.option("--brief", is_flag=True, help="Text format: one line per node.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the plan here instead of stdout.")
+@_set_option
+@_store_option
+@_handle_errors
+def compile_(spec: Path, dry_run: bool, fmt: str, brief: bool, output: Path | None,
+             overrides: tuple[str, ...], store_dir: Path | None) -> None:
+    """Check and expand a spec into its plan: every node, run or cached, and why.
+
+    Without --dry-run the plan's JSON form is also saved as plan.json in the
+    store, for tools that want the compiled experiment.
+    """
+    from ragdsl.execute.store import Store, atomic_write_text
+    from ragdsl.plan.render import RENDERERS, to_json, to_text
+
+    compilation = _compile(spec, overrides, store_dir)
+    plan = compilation.plan
+    text = to_text(plan, verbose=not brief) if fmt == "text" else RENDERERS[fmt](plan)
+    if output is not None:
+        atomic_write_text(output, text)
+        click.echo(f"wrote {output.as_posix()}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if not dry_run:
+        atomic_write_text(Store(store_dir).root / "plan.json", to_json(plan))
+
+
+@cli.command()
+@_spec_argument
+@click.option("--format", "fmt", type=click.Choice(["dot", "mermaid"]), default="dot")
+@_set_option
+@_store_option
+@_handle_errors
+def graph(spec: Path, fmt: str, overrides: tuple[str, ...], store_dir: Path | None) -> None:
+    """Draw the experiment DAG (Graphviz dot or Mermaid), offline."""
+    from ragdsl.plan.render import RENDERERS
+
+    compilation = _compile(spec, overrides, store_dir)
+    click.echo(RENDERERS[fmt](compilation.plan), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="ragdsl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:  # bad options or arguments: the user's input
+        exc.show()
+        code = EXIT_USER
+    except click.Abort:
+        click.echo("aborted", err=True)
+        code = 130
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

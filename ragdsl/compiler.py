@@ -1,0 +1,49 @@
+"""The front end as one call: load, check, expand, plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragdsl.diagnostics import Diagnostic
+from ragdsl.execute.store import Store
+from ragdsl.ir.expand import expand, experiment_seed
+from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.plan.planner import Plan, plan_graph
+from ragdsl.semantics import CheckedSpec, check_spec
+from ragdsl.source import display_path
+
+
+@dataclass
+class Compilation:
+    checked: CheckedSpec
+    graph: ExperimentGraph | None = None
+    plan: Plan | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.checked.ok and self.plan is not None
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.checked.diagnostics
+
+
+def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
+                 store: Store | None = None) -> Compilation:
+    checked = check_spec(path, overrides)
+    if not checked.ok:
+        return Compilation(checked)
+    graph = expand(checked)
+    program = checked.program
+    assert program is not None
+    experiment = program.experiment()
+    description = experiment.get("description") if experiment else None
+    plan = plan_graph(
+        graph, store,
+        spec=display_path(Path(path).resolve()),
+        experiment=experiment.name if experiment else Path(path).stem,
+        seed=experiment_seed(checked),
+        description=getattr(description.value, "value", "") if description else "",
+    )
+    return Compilation(checked, graph, plan)

@@ -1,0 +1,70 @@
+"""The project-local result store (`.ragdsl/`): what has been computed.
+
+Layout:
+  .ragdsl/results/<fp[:2]>/<fp>.json   a finished node's record, keyed by fingerprint
+  .ragdsl/nodes/<node-id-digest>.json  the latest record per node id (explains "why re-run")
+
+Every write goes to a temporary file in the same folder and is renamed into
+place, so a killed run never leaves a half-written record behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+DEFAULT_STORE = ".ragdsl"
+STORE_ENV = "RAGDSL_STORE"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+    def _result_path(self, fingerprint: str) -> Path:
+        return self.root / "results" / fingerprint[:2] / f"{fingerprint}.json"
+
+    def _node_path(self, node_id: str) -> Path:
+        return self.root / "nodes" / f"{hashlib.sha256(node_id.encode()).hexdigest()[:32]}.json"
+
+    def has_result(self, fingerprint: str) -> bool:
+        return self._result_path(fingerprint).is_file()
+
+    def result(self, fingerprint: str) -> dict | None:
+        return _read(self._result_path(fingerprint))
+
+    def last_record(self, node_id: str) -> dict | None:
+        record = _read(self._node_path(node_id))
+        return record if record and record.get("node") == node_id else None
+
+    def record(self, node_id: str, record: dict) -> None:
+        """Save a finished node: its result first, then the per-id pointer."""
+        record = {**record, "node": node_id}
+        text = json.dumps(record, sort_keys=True, indent=2)
+        atomic_write_text(self._result_path(record["fingerprint"]), text)
+        atomic_write_text(self._node_path(node_id), text)
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # missing or unreadable records count as not computed
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,432 @@
+"""Checked spec to `ExperimentGraph`: one node per sweep combination.
+
+Axes. Every `sweep(...)` is an axis owned by the place it is written; a named
+`sweep NAME = [...]` is one axis wherever it is used, so its uses move in
+lockstep. A node's axes are those of everything it depends on, and it exists
+once per combination of them: a corpus swept over chunk sizes gives one index
+per size, and each fine-tune of that index's pipeline inherits the size.
+
+Systems fan in. An evaluation compares all variants of its systems in one
+node (base, tuned[samples=200], tuned[samples=500], ...): that is the table
+a study reports. Its own axes (e.g. a swept question set) fan out.
+
+Retrieval is shared. Systems whose pipelines retrieve identically for the
+same questions share one `retrieve` node, so their answers differ only by
+the generator (the paper's control); `contexts = per_system` opts out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from ragdsl.diagnostics import Span
+from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.ir.nodes import Input, Node, node_id
+from ragdsl.ir.values import Canonicalizer, default_expr, label_value, substitute
+from ragdsl.semantics import CheckedSpec, schema
+from ragdsl.semantics.deps import live_decls
+from ragdsl.semantics.program import DeclKey
+from ragdsl.syntax import ast
+from ragdsl.syntax.format import format_expr
+
+AxisKey = tuple[str, ...]
+Combo = dict[AxisKey, int]
+
+NO_NODE_KINDS = ("pipeline", "sweep", "experiment")
+
+
+@dataclass(frozen=True)
+class Axis:
+    key: AxisKey
+    label: str  # short: "samples"
+    qualified: str  # unambiguous: "tuned.samples"
+    values: tuple[ast.Expr, ...]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where an axis's value is substituted: a Sweep or a reference to a named sweep."""
+
+    axis: AxisKey
+    span: Span
+
+
+def expand(checked: CheckedSpec) -> ExperimentGraph:
+    return _Expander(checked).run()
+
+
+def experiment_seed(checked: CheckedSpec) -> int:
+    experiment = checked.program.experiment() if checked.program else None
+    seed = experiment.get("seed") if experiment else None
+    return int(seed.value.value) if seed is not None and isinstance(seed.value, ast.Num) else 0
+
+
+class _Expander:
+    def __init__(self, checked: CheckedSpec):
+        assert checked.program is not None
+        self.program = checked.program
+        self.resolution = checked.resolution
+        self.decl_graph = checked.decl_graph
+        self.seed = experiment_seed(checked)
+        self.axes: dict[AxisKey, Axis] = {}
+        self.decl_axes: dict[DeclKey, tuple[AxisKey, ...]] = {}
+        self.variants: dict[DeclKey, dict[tuple[int, ...], str]] = {}
+        self.graph = ExperimentGraph()
+        self.sweep_decls = {k for k, d in self.program.decls.items() if isinstance(d, ast.SweepDecl)}
+
+    def run(self) -> ExperimentGraph:
+        live = live_decls(self.program, self.decl_graph)
+        order = nx.lexicographical_topological_sort(self.decl_graph.subgraph(live))
+        for key in order:
+            decl = self.program.decls[key]
+            if isinstance(decl, ast.EvaluateDecl):
+                self.evaluate(key, decl)
+            elif isinstance(decl, ast.ReportDecl):
+                self.report(key, decl)
+            elif decl.kind not in NO_NODE_KINDS:
+                self.generic(key, decl)
+        return self.graph
+
+    # ------------------------------------------------------------------ axes
+    def sites(self, expr: ast.Expr, owner: DeclKey, path: str, bindings: dict[str, ast.Expr],
+              bound_owner: tuple[DeclKey, str] | None = None) -> list[Site]:
+        """Sweep sites inside `expr`; pipeline parameters are followed into their arguments."""
+        found: list[Site] = []
+        if isinstance(expr, ast.Sweep):
+            axis_owner, axis_path = bound_owner or (owner, path)
+            key = ("inline", axis_owner.file, axis_owner.name, axis_path, str(expr.span.line), str(expr.span.col))
+            if key not in self.axes:
+                name = self.program.names.get(axis_owner, axis_owner.name)
+                short = axis_path.rsplit(".", 1)[-1]
+                self.axes[key] = Axis(key, short, f"{name}.{axis_path}", expr.values)
+            found.append(Site(key, expr.span))
+            for value in expr.values:
+                found += self.sites(value, owner, path, {}, bound_owner)
+            return found
+        if isinstance(expr, ast.Ref):
+            if len(expr.parts) == 1 and expr.parts[0] in bindings:
+                return self.sites(bindings[expr.parts[0]], owner, path, {}, bound_owner)
+            target = self.resolution.refs.get(expr.span)
+            if target in self.sweep_decls:
+                key = ("named", target.file, target.name)
+                if key not in self.axes:
+                    values = self.program.decls[target].get("values")
+                    items = values.value.items if values and isinstance(values.value, ast.ListExpr) else ()
+                    name = self.program.names[target]
+                    self.axes[key] = Axis(key, name, name, items)
+                found.append(Site(key, expr.span))
+            return found
+        for child, sub in _children(expr, self.resolution):
+            found += self.sites(child, owner, f"{path}.{sub}" if sub else path, bindings, bound_owner)
+        return found
+
+    def upstream_axes(self, exprs: Iterable[ast.Expr], bindings: dict[str, ast.Expr]) -> set[AxisKey]:
+        axes: set[AxisKey] = set()
+        for root in exprs:
+            for expr in ast.walk(root):
+                if isinstance(expr, ast.Ref):
+                    if len(expr.parts) == 1 and expr.parts[0] in bindings:
+                        axes |= self.upstream_axes([bindings[expr.parts[0]]], {})
+                        continue
+                    target = self.resolution.refs.get(expr.span)
+                    if target is not None and target in self.decl_axes:
+                        axes |= set(self.decl_axes[target])
+        return axes
+
+    def combos(self, axes: Iterable[AxisKey], fixed: Combo | None = None) -> list[Combo]:
+        fixed = fixed or {}
+        free = sorted(set(axes) - set(fixed))
+        ranges = [range(len(self.axes[a].values)) for a in free]
+        return [{**fixed, **dict(zip(free, idx))} for idx in itertools.product(*ranges)]
+
+    def labels(self, axes: Iterable[AxisKey], combo: Combo) -> tuple[tuple[str, str], ...]:
+        keys = sorted(set(axes))
+        shorts = [self.axes[k].label for k in keys]
+        out = []
+        for k, short in zip(keys, shorts):
+            axis = self.axes[k]
+            label = short if shorts.count(short) == 1 else axis.qualified
+            out.append((label, label_value(axis.values[combo[k]])))
+        return tuple(sorted(out))
+
+    def choose(self, sites: list[Site], combo: Combo) -> dict[Span, ast.Expr]:
+        return {s.span: self.axes[s.axis].values[combo[s.axis]] for s in sites}
+
+    def picker(self, combo: Combo):
+        def pick(key: DeclKey) -> str:
+            axes = self.decl_axes[key]
+            return self.variants[key][tuple(combo[a] for a in axes)]
+
+        return pick
+
+    def canonicalizer(self, combo: Combo) -> Canonicalizer:
+        return Canonicalizer(self.resolution, self.picker(combo), self.sweep_decls)
+
+    # ----------------------------------------------------------- plain decls
+    def generic(self, key: DeclKey, decl: ast.Decl) -> None:
+        spec = schema.DECL_SPECS[decl.kind]
+        exprs = [a.value for a in decl.body]
+        sites = [s for a in decl.body for s in self.sites(a.value, key, a.key, {})]
+        axes = {s.axis for s in sites} | self.upstream_axes(exprs, {})
+        self.register(key, axes)
+        name = self.program.names[key]
+        for combo in self.combos(axes):
+            choose = self.choose(sites, combo)
+            canon = self.canonicalizer(combo)
+            params: dict[str, object] = {}
+            display: list[tuple[str, str]] = []
+            inputs: list[Input] = []
+            for param in spec.params:
+                assign = decl.get(param.name)
+                if assign is not None:
+                    value = substitute(assign.value, choose, {})
+                    before = len(canon.refs)
+                    params[param.name] = canon(value)
+                    display.append((param.name, format_expr(value)))
+                    inputs += [Input(param.name, n) for n, _ in canon.refs[before:]]
+                elif param.name == "seed":
+                    params["seed"] = self.seed
+                else:
+                    params[param.name] = canon.default(param.default_text) if param.default_text else None
+            labels = self.labels(axes, combo)
+            nid = node_id(decl.kind, name, labels)
+            self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
+            self.graph.add(Node(nid, decl.kind, name, labels, params, tuple(display), _unique(inputs),
+                                tuple(sorted(canon.data.items())), decl.span))
+
+    def register(self, key: DeclKey, axes: Iterable[AxisKey]) -> None:
+        self.decl_axes[key] = tuple(sorted(set(axes)))
+        self.variants[key] = {}
+
+    # ------------------------------------------------------------ evaluations
+    def evaluate(self, key: DeclKey, decl: ast.EvaluateDecl) -> None:
+        name = self.program.names[key]
+        own = [a for a in decl.body if a.key != "systems"]
+        sites = [s for a in own for s in self.sites(a.value, key, a.key, {})]
+        axes = {s.axis for s in sites} | self.upstream_axes([a.value for a in own], {})
+        self.register(key, axes)
+        spec = schema.DECL_SPECS["evaluate"]
+        systems_assign = decl.get("systems")
+        entries = systems_assign.value.entries if systems_assign and isinstance(
+            systems_assign.value, ast.MapExpr) else ()
+        shared = _word(decl.get("contexts"), "shared") == "shared"
+        questions_assign = decl.get("questions")
+        limit_assign = decl.get("limit")
+        # What every rag/retrieve node of this evaluation depends on besides its system.
+        q_exprs = [a.value for a in (questions_assign, limit_assign) if a is not None]
+        q_axes = {s.axis for a in (questions_assign, limit_assign) if a is not None
+                  for s in self.sites(a.value, key, a.key, {})} | self.upstream_axes(q_exprs, {})
+        for combo in self.combos(axes):
+            choose = self.choose(sites, combo)
+            canon = self.canonicalizer(combo)
+            params: dict[str, object] = {}
+            display: list[tuple[str, str]] = []
+            inputs: list[Input] = []
+            for param in spec.params:
+                if param.name == "systems":
+                    continue
+                assign = decl.get(param.name)
+                if assign is not None:
+                    value = substitute(assign.value, choose, {})
+                    before = len(canon.refs)
+                    params[param.name] = canon(value)
+                    display.append((param.name, format_expr(value)))
+                    role = "judge" if param.name == "judge" else param.name
+                    inputs += [Input(role, n) for n, _ in canon.refs[before:]]
+                else:
+                    params[param.name] = canon.default(param.default_text) if param.default_text else None
+            params["seed"] = self.seed
+            systems: dict[str, str] = {}
+            for entry in entries:
+                for label, rag_id in self.system(key, name, entry, combo, q_axes, params, shared):
+                    systems[label] = rag_id
+                    inputs.append(Input(f"system:{label}", rag_id))
+            params["systems"] = dict(sorted(systems.items()))
+            display.insert(0, ("systems", ", ".join(sorted(systems))))
+            labels = self.labels(axes, combo)
+            nid = node_id("evaluate", name, labels)
+            self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
+            self.graph.add(Node(nid, "evaluate", name, labels, params, tuple(display), _unique(inputs),
+                                tuple(sorted(canon.data.items())), decl.span))
+
+    def system(self, eval_key: DeclKey, eval_name: str, entry: ast.Entry, eval_combo: Combo,
+               q_axes: set[AxisKey], eval_params: dict, shared: bool) -> list[tuple[str, str]]:
+        call = entry.value
+        if isinstance(call, ast.Ref):
+            call = ast.Call(call.parts[0], (), (), call.span, call.span)
+        assert isinstance(call, ast.Call)
+        p_key = self.resolution.pipeline_calls[call.span]
+        pipeline = self.program.decls[p_key]
+        bindings = _bindings(pipeline, call)
+        spec = schema.DECL_SPECS["pipeline"]
+        body = {a.key: a.value for a in pipeline.body}
+        sites: list[Site] = []
+        for k, v in body.items():
+            sites += self.sites(v, p_key, k, bindings)
+        # sweeps written in the call's arguments belong to this system of this evaluation
+        for pname, arg in bindings.items():
+            sites += self.sites(arg, eval_key, f"{entry.key}.{pname}", {})
+        sys_axes = {s.axis for s in sites} | self.upstream_axes(body.values(), bindings)
+        results = []
+        for combo in self.combos(sys_axes | q_axes, eval_combo):
+            choose = self.choose(sites, combo)
+            values = {k: substitute(v, choose, bindings) for k, v in body.items()}
+            canon = self.canonicalizer(combo)
+            question_inputs = [i for i in (eval_params.get("questions"),) if isinstance(i, dict)]
+            contexts = None
+            retrieve_keys = [k for k in ("retrieve", "rerank") if k in values]
+            if "retrieve" in values:
+                contexts = self.retrieve_node(eval_name, entry, pipeline, values, combo, q_axes, sys_axes,
+                                              sites, bindings, eval_params, shared)
+            params: dict[str, object] = {}
+            display: list[tuple[str, str]] = []
+            inputs: list[Input] = []
+            for param in spec.params:
+                if param.name in retrieve_keys:
+                    continue
+                if param.name in values:
+                    before = len(canon.refs)
+                    params[param.name] = canon(values[param.name])
+                    display.append((param.name, format_expr(values[param.name])))
+                    role = "generator" if param.name == "generate" else param.name
+                    inputs += [Input(role, n) for n, _ in canon.refs[before:]]
+                else:
+                    params[param.name] = canon.default(param.default_text) if param.default_text else None
+            params["questions"] = eval_params.get("questions")
+            params["limit"] = eval_params.get("limit")
+            params["seed"] = self.seed
+            inputs += [Input("questions", q["node"]) for q in question_inputs]
+            if contexts is not None:
+                inputs.append(Input("contexts", contexts))
+            axes_here = self.labels(sys_axes | q_axes, combo)
+            sys_labels = self.labels(sys_axes, combo)
+            nid = node_id("rag", f"{eval_name}.{entry.key}", axes_here)
+            stages = tuple((k, format_expr(values[k])) for k in ("retrieve", "rerank", "prompt", "generate")
+                           if k in values)
+            if "prompt" not in values:
+                stages = (*stages[:-1], ("prompt", "default_prompt()"), stages[-1])
+            self.graph.add(Node(nid, "rag", f"{eval_name}.{entry.key}", axes_here, params, tuple(display),
+                                _unique(inputs), tuple(sorted(canon.data.items())), entry.span, stages))
+            label = entry.key + ("[" + ",".join(f"{a}={v}" for a, v in sys_labels) + "]" if sys_labels else "")
+            results.append((label, nid))
+        return results
+
+    def retrieve_node(self, eval_name, entry, pipeline, values, combo, q_axes, sys_axes, sites, bindings,
+                      eval_params, shared) -> str:
+        exprs = [values[k] for k in ("retrieve", "rerank") if k in values]
+        raw = [a.value for a in pipeline.body if a.key in ("retrieve", "rerank")]
+        r_sites = [s for v in raw for s in self.sites(v, self.program.key_of(pipeline), "retrieve", bindings)]
+        for pname, arg in bindings.items():
+            if any(_mentions(v, pname) for v in raw):
+                r_sites += [s for s in sites if _within(s.span, arg.span)]
+        r_axes = {s.axis for s in r_sites} | self.upstream_axes(raw, bindings) | q_axes
+        canon = self.canonicalizer(combo)
+        params: dict[str, object] = {"retrieve": canon(exprs[0])}
+        params["rerank"] = canon(values["rerank"]) if "rerank" in values else None
+        params["questions"] = eval_params.get("questions")
+        params["limit"] = eval_params.get("limit")
+        inputs = [Input("retriever", n) for n, _ in canon.refs]
+        q = eval_params.get("questions")
+        if isinstance(q, dict):
+            inputs.append(Input("questions", q["node"]))
+        labels = self.labels(r_axes, combo)
+        owner = pipeline.name if shared else entry.key
+        nid = node_id("retrieve", f"{eval_name}.{owner}", labels)
+        if nid in self.graph and self.graph.node(nid).params != params:
+            # the same pipeline retrieving differently for another system (other arguments)
+            nid = node_id("retrieve", f"{eval_name}.{entry.key}", labels)
+        if nid not in self.graph:
+            display = tuple((k, format_expr(values[k])) for k in ("retrieve", "rerank") if k in values)
+            self.graph.add(Node(nid, "retrieve", f"{eval_name}.{owner}", labels, params, display,
+                                _unique(inputs), tuple(sorted(canon.data.items())), entry.span,
+                                display))
+        return nid
+
+    # ---------------------------------------------------------------- reports
+    def report(self, key: DeclKey, decl: ast.ReportDecl) -> None:
+        name = self.program.names[key]
+        self.register(key, ())
+        canon = self.canonicalizer({})
+        inputs: list[Input] = []
+        source = decl.get("from")
+        refs = []
+        if source is not None:
+            refs = source.value.items if isinstance(source.value, ast.ListExpr) else (source.value,)
+        for ref in refs:
+            target = self.resolution.refs.get(ref.span)
+            if target is not None:
+                inputs += [Input("evaluation", n) for n in sorted(self.variants[target].values())]
+        spec = schema.DECL_SPECS["report"]
+        params: dict[str, object] = {"from": [i.node for i in inputs]}
+        display: list[tuple[str, str]] = []
+        for param in spec.params:
+            assign = decl.get(param.name)
+            if assign is not None:
+                display.append((param.name, format_expr(assign.value)))
+                if param.name != "from":
+                    params[param.name] = canon(assign.value)
+            elif param.name != "from":
+                params[param.name] = canon.default(param.default_text) if param.default_text else None
+        nid = node_id("report", name, ())
+        self.variants[key][()] = nid
+        self.graph.add(Node(nid, "report", name, (), params, tuple(display), _unique(inputs), (), decl.span))
+
+
+# ------------------------------------------------------------------- helpers
+
+def _children(expr: ast.Expr, resolution) -> list[tuple[ast.Expr, str]]:
+    if isinstance(expr, ast.Call):
+        ctor = resolution.ctors.get(expr.span)
+        named = [p.name for p in ctor.params] if ctor and not ctor.variadic else []
+        positional = [(a, named[i] if i < len(named) else str(i)) for i, a in enumerate(expr.args)]
+        return positional + [(k.value, k.name) for k in expr.kwargs]
+    if isinstance(expr, ast.ListExpr):
+        return [(item, str(i)) for i, item in enumerate(expr.items)]
+    if isinstance(expr, ast.MapExpr):
+        return [(e.value, e.key) for e in expr.entries]
+    return []
+
+
+def _bindings(pipeline: ast.Decl, call: ast.Call) -> dict[str, ast.Expr]:
+    params = list(pipeline.params or ())
+    bound: dict[str, ast.Expr] = {}
+    for i, arg in enumerate(call.args):
+        if i < len(params):
+            bound[params[i].name] = arg
+    for kw in call.kwargs:
+        bound[kw.name] = kw.value
+    for p in params:
+        if p.name not in bound and p.default is not None:
+            bound[p.name] = p.default
+    return bound
+
+
+def _mentions(expr: ast.Expr, name: str) -> bool:
+    return any(isinstance(e, ast.Ref) and e.parts == (name,) for e in ast.walk(expr))
+
+
+def _within(inner: Span, outer: Span) -> bool:
+    return inner.file == outer.file and (outer.line, outer.col) <= (inner.line, inner.col) and (
+        inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col)
+
+
+def _word(assign: ast.Assign | None, default: str) -> str:
+    if assign is None:
+        return default
+    value = assign.value
+    if isinstance(value, ast.Ref):
+        return value.dotted
+    if isinstance(value, ast.Str):
+        return value.value
+    return default
+
+
+def _unique(inputs: list[Input]) -> tuple[Input, ...]:
+    return tuple(sorted(set(inputs), key=lambda i: (i.role, i.node)))
+
+
+__all__ = ["expand", "experiment_seed", "default_expr"]

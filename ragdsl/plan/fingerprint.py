@@ -1,0 +1,85 @@
+"""Node fingerprints: what a cached result is keyed by.
+
+sha256 of canonical JSON of the node's kind, its normalized parameters (with
+input files replaced by their content hashes), its upstream fingerprints by
+role, and a version constant. Node ids, declaration names, comments, layout
+and declaration order are not part of it: renaming or reformatting a spec
+never re-runs hours of fine-tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragdsl.hashing import digest
+from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.ir.nodes import Node
+
+# Bump when what goes into a fingerprint, or a default value, changes meaning.
+FINGERPRINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    value: str  # sha256 hex of everything below
+    params: str  # digest of the parameters alone (files by path), to explain "params changed"
+    data: tuple[tuple[str, str], ...]  # (path as written, sha256)
+    inputs: tuple[tuple[str, str], ...]  # (role, upstream fingerprint)
+    version: int = FINGERPRINT_VERSION
+
+    @property
+    def short(self) -> str:
+        return self.value[:12]
+
+
+def _with_hashes(value: object, data: dict[str, str]) -> object:
+    if isinstance(value, dict):
+        if set(value) == {"file"} and value["file"] in data:
+            return {"file": data[value["file"]]}
+        return {k: _with_hashes(v, data) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_hashes(v, data) for v in value]
+    return value
+
+
+def _without_nodes(value: object) -> object:
+    # Upstream nodes are covered by `inputs`; their ids are names, not content.
+    if isinstance(value, dict):
+        if "node" in value and set(value) <= {"node", "part"}:
+            return {"part": value.get("part", "")}
+        return {k: _without_nodes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nodes(v) for v in value]
+    return value
+
+
+def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
+    data = dict(node.data)
+    params = _without_nodes(node.params)
+    if node.kind in ("evaluate",):
+        # systems map labels to node ids; the labels are meaningful, the ids are covered by inputs
+        params = dict(params)  # type: ignore[arg-type]
+        params["systems"] = sorted(node.params.get("systems", {}))
+    if node.kind == "report":
+        params = {k: v for k, v in node.params.items() if k != "from"}
+    inputs = tuple(sorted((i.role, upstream[i.node]) for i in node.inputs))
+    material = {
+        "version": FINGERPRINT_VERSION,
+        "kind": node.kind,
+        "params": _with_hashes(params, data),
+        "inputs": [list(i) for i in inputs],
+    }
+    return Fingerprint(
+        value=digest(material),
+        params=digest({"kind": node.kind, "params": params}),
+        data=tuple(sorted(data.items())),
+        inputs=inputs,
+    )
+
+
+def fingerprint_graph(graph: ExperimentGraph) -> dict[str, Fingerprint]:
+    out: dict[str, Fingerprint] = {}
+    for node_id in graph.order():
+        node = graph.node(node_id)
+        out[node_id] = fingerprint_node(node, {u: out[u].value for u in node.upstream})
+    return out

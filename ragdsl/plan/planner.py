@@ -1,0 +1,93 @@
+"""The plan: for every node, run or cached, and why.
+
+A node is cached when the store holds a result for its fingerprint. Otherwise
+the reason compares it with the last record for the same node id: `new`
+(never run), `input changed` (a data file's content), `params changed`,
+`upstream changed` (naming the first changed input), or `code changed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragdsl.execute.store import Store
+from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.ir.nodes import Node
+from ragdsl.plan.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint_graph
+
+RUN, CACHED = "run", "cached"
+REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "cached")
+
+
+@dataclass(frozen=True)
+class Action:
+    node: Node
+    op: str  # run | cached
+    reason: str  # one of REASONS
+    detail: str  # e.g. which input or upstream changed
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: str
+    experiment: str
+    seed: int
+    description: str
+    actions: tuple[Action, ...]
+
+    def counts(self) -> dict[str, int]:
+        out = {r: 0 for r in REASONS}
+        for a in self.actions:
+            out[a.reason] += 1
+        return out
+
+    @property
+    def to_run(self) -> int:
+        return sum(a.op == RUN for a in self.actions)
+
+
+def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experiment: str, seed: int,
+               description: str = "") -> Plan:
+    fingerprints = fingerprint_graph(graph)
+    actions = []
+    for node_id in graph.order():
+        node = graph.node(node_id)
+        fp = fingerprints[node_id]
+        op, reason, detail = _decide(node, fp, store)
+        actions.append(Action(node, op, reason, detail, fp))
+    return Plan(spec, experiment, seed, description, tuple(actions))
+
+
+def _decide(node: Node, fp: Fingerprint, store: Store | None) -> tuple[str, str, str]:
+    if store is not None and store.has_result(fp.value):
+        return CACHED, "cached", ""
+    last = store.last_record(node.id) if store is not None else None
+    if last is None:
+        return RUN, "new", ""
+    if last.get("version") != FINGERPRINT_VERSION:
+        return RUN, "code changed", f"fingerprint version {last.get('version')} -> {FINGERPRINT_VERSION}"
+    old_data = dict(map(tuple, last.get("data", [])))
+    for path, sha in fp.data:
+        if old_data.get(path) != sha:
+            return RUN, "input changed", path
+    if last.get("params") != fp.params:
+        return RUN, "params changed", ""
+    old_inputs = {tuple(i) for i in last.get("inputs", [])}
+    for role, upstream in fp.inputs:
+        if (role, upstream) not in old_inputs:
+            return RUN, "upstream changed", role
+    return RUN, "params changed", ""
+
+
+def record_for(action: Action) -> dict:
+    """What the executor stores for a finished node (the planner reads it back)."""
+    fp = action.fingerprint
+    return {
+        "fingerprint": fp.value,
+        "version": fp.version,
+        "kind": action.node.kind,
+        "params": fp.params,
+        "data": [list(d) for d in fp.data],
+        "inputs": [list(i) for i in fp.inputs],
+    }

@@ -1,0 +1,133 @@
+"""Renderings of a `Plan`: text for people, JSON as the contract, dot and mermaid for drawing.
+
+The JSON form is documented in docs/plan-format.md; its `format` field is
+bumped on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ragdsl.plan.planner import RUN, Plan
+
+PLAN_FORMAT = "ragdsl.plan/1"
+
+
+def to_json(plan: Plan) -> str:
+    return json.dumps(plan_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def plan_dict(plan: Plan) -> dict:
+    return {
+        "format": PLAN_FORMAT,
+        "spec": plan.spec,
+        "experiment": {"name": plan.experiment, "seed": plan.seed, "description": plan.description},
+        "nodes": [
+            {
+                "id": a.node.id,
+                "kind": a.node.kind,
+                "declaration": a.node.decl,
+                "axes": dict(a.node.axes),
+                "action": a.op,
+                "reason": a.reason,
+                "detail": a.detail,
+                "fingerprint": a.fingerprint.value,
+                "params": a.node.params,
+                "inputs": [{"role": i.role, "node": i.node} for i in a.node.inputs],
+                "stages": [{"stage": s, "value": v} for s, v in a.node.stages],
+                "data": [{"path": p, "sha256": h} for p, h in a.node.data],
+                "source": {"file": a.node.span.file, "line": a.node.span.line, "col": a.node.span.col},
+            }
+            for a in plan.actions
+        ],
+        "summary": summary_dict(plan),
+    }
+
+
+def summary_dict(plan: Plan) -> dict:
+    counts = plan.counts()
+    return {
+        "nodes": len(plan.actions),
+        "run": plan.to_run,
+        "cached": counts["cached"],
+        "reasons": {k: v for k, v in counts.items() if v and k != "cached"},
+    }
+
+
+def summary_line(plan: Plan) -> str:
+    s = summary_dict(plan)
+    why = ", ".join(f"{v} {k}" for k, v in s["reasons"].items())
+    return f"{s['nodes']} nodes: {s['run']} to run" + (f" ({why})" if why else "") + f", {s['cached']} cached"
+
+
+def to_text(plan: Plan, *, verbose: bool = True) -> str:
+    head = f"Plan for {plan.spec}"
+    if plan.experiment:
+        head += f" (experiment {plan.experiment}, seed {plan.seed})"
+    lines = [head]
+    if plan.description:
+        lines.append(f"  {plan.description}")
+    lines.append("")
+    width = max((len(a.node.id) for a in plan.actions), default=0)
+    for a in plan.actions:
+        mark = "+" if a.op == RUN else "="
+        status = f"{a.op}: {a.reason}" + (f" ({a.detail})" if a.detail else "")
+        lines.append(f"{mark} {a.node.id.ljust(width)}  {status}")
+        if not verbose:
+            continue
+        lines.append(f"    fingerprint {a.fingerprint.short}  declared at {a.node.span.file}:{a.node.span.line}")
+        if a.node.stages and a.node.kind == "rag":
+            lines.append("    stages " + " -> ".join(f"{s}={v}" for s, v in a.node.stages))
+        elif a.node.display:
+            lines.append("    params " + "  ".join(f"{k}={v}" for k, v in a.node.display))
+        if a.node.inputs:
+            lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
+    lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def _input_text(role: str, node: str) -> str:
+    return node if role.startswith("system:") else f"{role}={node}"
+
+
+_SHAPES = {"corpus": "folder", "questions": "note", "index": "cylinder", "model": "box3d",
+           "finetune": "component", "retrieve": "cds", "rag": "box", "evaluate": "hexagon", "report": "tab"}
+
+
+def to_dot(plan: Plan) -> str:
+    lines = ["digraph ragdsl {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    for a in plan.actions:
+        style = "solid" if a.op == RUN else "dashed"
+        label = f"{a.node.id}\\n{a.op}: {a.reason}"
+        lines.append(f'  "{_esc(a.node.id)}" [shape={_SHAPES.get(a.node.kind, "box")}, style={style}, '
+                     f'label="{_esc(label, keep_newlines=True)}"];')
+    for a in plan.actions:
+        for i in a.node.inputs:
+            lines.append(f'  "{_esc(i.node)}" -> "{_esc(a.node.id)}";')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid(plan: Plan) -> str:
+    ids = {a.node.id: f"n{i}" for i, a in enumerate(plan.actions)}
+    lines = ["flowchart LR"]
+    for a in plan.actions:
+        text = a.node.id.replace('"', "'")
+        lines.append(f'  {ids[a.node.id]}["{text}<br/>{a.op}: {a.reason}"]')
+    for a in plan.actions:
+        for i in a.node.inputs:
+            lines.append(f"  {ids[i.node]} --> {ids[a.node.id]}")
+    cached = [ids[a.node.id] for a in plan.actions if a.op != RUN]
+    lines.append("  classDef cached stroke-dasharray: 5 5;")
+    if cached:
+        lines.append(f"  class {','.join(cached)} cached;")
+    return "\n".join(lines) + "\n"
+
+
+def _esc(text: str, keep_newlines: bool = False) -> str:
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    return out.replace("\\\\n", "\\n") if keep_newlines else out
+
+
+RENDERERS = {"text": to_text, "json": to_json, "dot": to_dot, "mermaid": to_mermaid}

@@ -1,0 +1,77 @@
+"""`--set kind.name.param=value`: command-line overrides applied before checking."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ragdsl.diagnostics import Diagnostic, Span, error
+from ragdsl.semantics import schema
+from ragdsl.semantics.program import Program
+from ragdsl.source import SourceFile
+from ragdsl.suggest import did_you_mean, one_of
+from ragdsl.syntax import ast
+from ragdsl.syntax.parser import parse_expr
+
+
+def apply_overrides(program: Program, overrides: list[str]) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    for i, text in enumerate(overrides, 1):
+        file = f"<--set {i}>"
+        program.sources[file] = SourceFile(file, Path.cwd() / file, text)
+        parsed, diags = parse_expr(text, file, start="override")
+        if diags or parsed is None:
+            diagnostics.extend(diags or [error("E101", "could not read this override", Span(file, 1, 1, 1, 2))])
+            continue
+        names, value = parsed  # type: ignore[misc]
+        diagnostics.extend(_apply(program, names, value, Span(file, 1, 1, 1, len(text) + 1)))
+    return diagnostics
+
+
+def _apply(program: Program, names: list[str], value: ast.Expr, span: Span) -> list[Diagnostic]:
+    usage = "write --set KIND.NAME.PARAM=VALUE, e.g. --set finetune.tuned.epochs=3"
+    if names and names[0] == "experiment":
+        decl: ast.Decl | None = program.experiment()
+        path = names[1:]
+        if decl is None:
+            return [error("E701", "the spec has no experiment declaration to override", span,
+                          help="add `experiment NAME { }` to the spec")]
+    else:
+        if len(names) < 3:
+            return [error("E701", f"'{'.'.join(names)}' does not name a parameter", span, help=usage)]
+        kind, name, path = names[0], names[1], names[2:]
+        if kind not in schema.DECL_SPECS:
+            return [error("E701", f"unknown declaration kind '{kind}'", span,
+                          help=did_you_mean(kind, schema.DECL_SPECS) or usage)]
+        key = program.lookup(name, program.root.display)
+        decl = program.decls.get(key) if key else None
+        if decl is None or decl.kind != kind:
+            same_kind = [program.names[k] for k, d in program.decls.items() if d.kind == kind]
+            return [error("E701", f"no {kind} named '{name}'", span,
+                          help=did_you_mean(name, same_kind) or f"{kind} declarations: {one_of(same_kind) or 'none'}")]
+    assert decl is not None
+    spec = schema.DECL_SPECS[decl.kind]
+    if not path or spec.param(path[0]) is None:
+        return [error("E701", f"{decl.kind} has no parameter '{'.'.join(path)}'", span,
+                      help=did_you_mean(path[0] if path else "", [p.name for p in spec.params])
+                      or f"parameters: {one_of(p.name for p in spec.params)}")]
+    existing = decl.get(path[0])
+    if len(path) == 1:
+        new_assign = ast.Assign(path[0], value, span, span)
+    else:
+        # --set index.idx.store.url=...: change one argument of a constructor call
+        if existing is None or not isinstance(existing.value, ast.Call) or len(path) != 2:
+            return [error("E701", f"'{'.'.join(path)}' does not name an argument set in the spec", span,
+                          help=f"override the whole value: --set {decl.kind}.{decl.name}.{path[0]}=...")]
+        call = existing.value
+        kwargs = [k for k in call.kwargs if k.name != path[1]] + [ast.Kwarg(path[1], value, span)]
+        new_assign = replace(existing, value=replace(call, kwargs=tuple(kwargs)))
+    body = [a for a in decl.body if a.key != path[0]] + [new_assign]
+    updated = decl.with_body(tuple(body))
+    if isinstance(decl, ast.ExperimentDecl):
+        module = program.modules[program.root.display]
+        program.modules[program.root.display] = replace(
+            module, decls=tuple(updated if d is decl else d for d in module.decls))
+    else:
+        program.decls[program.key_of(decl)] = updated
+    return []
