@@ -92,24 +92,28 @@ class _Expander:
         return self.graph
 
     # ------------------------------------------------------------------ axes
-    def sites(self, expr: ast.Expr, owner: DeclKey, path: str, bindings: dict[str, ast.Expr],
-              bound_owner: tuple[DeclKey, str] | None = None) -> list[Site]:
-        """Sweep sites inside `expr`; pipeline parameters are followed into their arguments."""
+    def sites(self, expr: ast.Expr, owner: DeclKey, path: str, bindings: dict[str, ast.Expr]) -> list[Site]:
+        """Sweep sites inside `expr`; pipeline parameters are followed into their arguments.
+
+        An inline sweep is identified by where it is written, so reaching it
+        twice (through a pipeline parameter and directly) finds one axis; its
+        label comes from the first place that names it.
+        """
         found: list[Site] = []
         if isinstance(expr, ast.Sweep):
-            axis_owner, axis_path = bound_owner or (owner, path)
-            key = ("inline", axis_owner.file, axis_owner.name, axis_path, str(expr.span.line), str(expr.span.col))
+            s = expr.span
+            key = ("inline", s.file, str(s.line), str(s.col), str(s.end_line), str(s.end_col))
             if key not in self.axes:
-                name = self.program.names.get(axis_owner, axis_owner.name)
-                short = axis_path.rsplit(".", 1)[-1]
-                self.axes[key] = Axis(key, short, f"{name}.{axis_path}", expr.values)
+                name = self.program.names.get(owner, owner.name)
+                short = path.rsplit(".", 1)[-1]
+                self.axes[key] = Axis(key, short, f"{name}.{path}", expr.values)
             found.append(Site(key, expr.span))
             for value in expr.values:
-                found += self.sites(value, owner, path, {}, bound_owner)
+                found += self.sites(value, owner, path, {})
             return found
         if isinstance(expr, ast.Ref):
             if len(expr.parts) == 1 and expr.parts[0] in bindings:
-                return self.sites(bindings[expr.parts[0]], owner, path, {}, bound_owner)
+                return self.sites(bindings[expr.parts[0]], owner, path, {})
             target = self.resolution.refs.get(expr.span)
             if target in self.sweep_decls:
                 key = ("named", target.file, target.name)
@@ -121,7 +125,7 @@ class _Expander:
                 found.append(Site(key, expr.span))
             return found
         for child, sub in _children(expr, self.resolution):
-            found += self.sites(child, owner, f"{path}.{sub}" if sub else path, bindings, bound_owner)
+            found += self.sites(child, owner, f"{path}.{sub}" if sub else path, bindings)
         return found
 
     def upstream_axes(self, exprs: Iterable[ast.Expr], bindings: dict[str, ast.Expr]) -> set[AxisKey]:
@@ -265,11 +269,11 @@ class _Expander:
         spec = schema.DECL_SPECS["pipeline"]
         body = {a.key: a.value for a in pipeline.body}
         sites: list[Site] = []
-        for k, v in body.items():
-            sites += self.sites(v, p_key, k, bindings)
-        # sweeps written in the call's arguments belong to this system of this evaluation
+        # Arguments first, so a swept argument is labelled by its parameter name (k=3).
         for pname, arg in bindings.items():
             sites += self.sites(arg, eval_key, f"{entry.key}.{pname}", {})
+        for k, v in body.items():
+            sites += self.sites(v, p_key, k, bindings)
         sys_axes = {s.axis for s in sites} | self.upstream_axes(body.values(), bindings)
         results = []
         for combo in self.combos(sys_axes | q_axes, eval_combo):
@@ -320,9 +324,6 @@ class _Expander:
         exprs = [values[k] for k in ("retrieve", "rerank") if k in values]
         raw = [a.value for a in pipeline.body if a.key in ("retrieve", "rerank")]
         r_sites = [s for v in raw for s in self.sites(v, self.program.key_of(pipeline), "retrieve", bindings)]
-        for pname, arg in bindings.items():
-            if any(_mentions(v, pname) for v in raw):
-                r_sites += [s for s in sites if _within(s.span, arg.span)]
         r_axes = {s.axis for s in r_sites} | self.upstream_axes(raw, bindings) | q_axes
         canon = self.canonicalizer(combo)
         params: dict[str, object] = {"retrieve": canon(exprs[0])}
@@ -403,15 +404,6 @@ def _bindings(pipeline: ast.Decl, call: ast.Call) -> dict[str, ast.Expr]:
         if p.name not in bound and p.default is not None:
             bound[p.name] = p.default
     return bound
-
-
-def _mentions(expr: ast.Expr, name: str) -> bool:
-    return any(isinstance(e, ast.Ref) and e.parts == (name,) for e in ast.walk(expr))
-
-
-def _within(inner: Span, outer: Span) -> bool:
-    return inner.file == outer.file and (outer.line, outer.col) <= (inner.line, inner.col) and (
-        inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col)
 
 
 def _word(assign: ast.Assign | None, default: str) -> str:

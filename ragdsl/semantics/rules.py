@@ -94,10 +94,10 @@ def no_training_on_test(ctx: RuleContext) -> Iterator[Diagnostic]:
                             help="fine-tune on the .train split and evaluate on .test")
         questions = ctx.program.decls[key]
         train = questions.get("train")
-        if train is None or (isinstance(train.value, ast.Num) and train.value.value == 0):
-            if split == "train":
-                yield error("E412", f"questions '{ctx.name(key)}' has no training split", assign.value.span,
-                            help=f"set `train = 1000` (a count or a fraction) in questions {ctx.name(key)}")
+        no_train = train is None or (isinstance(train.value, ast.Num) and train.value.value == 0)
+        if no_train and split == "train":
+            yield error("E412", f"questions '{ctx.name(key)}' has no training split", assign.value.span,
+                        help=f"set `train = 1000` (a count or a fraction) in questions {ctx.name(key)}")
 
 
 def dense_needs_embedder(ctx: RuleContext) -> Iterator[Diagnostic]:

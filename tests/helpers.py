@@ -1,0 +1,30 @@
+"""Small helpers shared by the unit tests: write a spec and its data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA_FILES = {
+    "data/passages.jsonl": '{"id": "p1", "text": "Insulin is made in the pancreas."}\n',
+    "data/qa.jsonl": '{"id": "q1", "question": "Where is insulin made?", "answer": "the pancreas"}\n',
+    "prompts/answer.jinja": "Answer: {{ question }}\n",
+}
+
+BASE = '''
+experiment study { seed = 7 }
+corpus docs { source = jsonl("data/passages.jsonl"); split = words(size = 100) }
+questions qa { source = jsonl("data/qa.jsonl"); train = 10; test = 5 }
+index idx { corpus = docs; embedder = "all-minilm-l6-v2" }
+model base = "qwen2.5-0.5b-instruct"
+model judge_model = "qwen2.5-1.5b-instruct"
+'''
+
+
+def write_project(root: Path, spec: str, name: str = "spec.rag", with_base: bool = True) -> Path:
+    for rel, text in DATA_FILES.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    path = root / name
+    path.write_text((BASE if with_base else "") + spec)
+    return path

@@ -1,0 +1,157 @@
+"""Expansion of sweeps into nodes, fan-in of systems, shared retrieval, fingerprints."""
+
+import pytest
+from helpers import write_project
+
+from ragdsl.compiler import compile_spec
+
+RAG = "pipeline rag(generator) { retrieve = bm25(idx, top_k = 5); generate = generator }\n"
+
+
+@pytest.fixture
+def plan_of(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def compile_(spec: str, name: str = "spec.rag", overrides=()):
+        path = write_project(tmp_path, spec, name=name)
+        compilation = compile_spec(path, list(overrides))
+        assert compilation.ok, [(d.code, d.message) for d in compilation.diagnostics]
+        return compilation.plan
+
+    return compile_
+
+
+def ids(plan, kind=None):
+    return [a.node.id for a in plan.actions if kind is None or a.node.kind == kind]
+
+
+def by_id(plan):
+    return {a.node.id: a for a in plan.actions}
+
+
+def test_a_3x4_sweep_gives_12_finetunes_with_readable_ids(plan_of):
+    plan = plan_of(RAG + "finetune tuned { base = base; data = qa.train; samples = sweep(200, 500, 1000)\n"
+                   "  lr = sweep(1e-4, 2e-4, 3e-4, 5e-4) }\n"
+                   "evaluate e { systems = { base: rag(base), tuned: rag(tuned) }; questions = qa.test }\n")
+    finetunes = ids(plan, "finetune")
+    assert len(finetunes) == 12
+    assert finetunes[:3] == ["finetune.tuned[lr=0.0001,samples=200]", "finetune.tuned[lr=0.0001,samples=500]",
+                             "finetune.tuned[lr=0.0001,samples=1000]"]
+    assert len(ids(plan, "rag")) == 13  # base + 12 tuned
+    (evaluation,) = [a for a in plan.actions if a.node.kind == "evaluate"]
+    assert len([i for i in evaluation.node.inputs if i.role.startswith("system:")]) == 13
+    assert len(set(a.fingerprint.value for a in plan.actions)) == len(plan.actions)
+
+
+def test_systems_share_one_retrieval_node(plan_of):
+    plan = plan_of(RAG + "finetune tuned { base = base; data = qa.train; samples = sweep(2, 4) }\n"
+                   "evaluate e { systems = { base: rag(base), tuned: rag(tuned) }; questions = qa.test }\n")
+    assert ids(plan, "retrieve") == ["retrieve.e.rag"]
+    contexts = {i.node for a in plan.actions if a.node.kind == "rag" for i in a.node.inputs if i.role == "contexts"}
+    assert contexts == {"retrieve.e.rag"}
+
+
+def test_per_system_contexts_give_each_system_its_own_retrieval(plan_of):
+    plan = plan_of(RAG + "evaluate e { systems = { a: rag(base), b: rag(judge_model) }; questions = qa.test\n"
+                   "  contexts = per_system }\n")
+    assert ids(plan, "retrieve") == ["retrieve.e.a", "retrieve.e.b"]
+
+
+def test_sweeping_a_pipeline_argument_multiplies_retrieval_too(plan_of):
+    plan = plan_of("pipeline rag(generator, k) { retrieve = bm25(idx, top_k = k); generate = generator }\n"
+                   "evaluate e { systems = { base: rag(base, k = sweep(3, 10)) }; questions = qa.test }\n")
+    assert ids(plan, "retrieve") == ["retrieve.e.rag[k=3]", "retrieve.e.rag[k=10]"]
+    assert ids(plan, "rag") == ["rag.e.base[k=3]", "rag.e.base[k=10]"]
+    top_ks = [a.node.params["retrieve"]["args"]["top_k"] for a in plan.actions if a.node.kind == "retrieve"]
+    assert top_ks == [3, 10]
+
+
+def test_upstream_sweeps_propagate_and_named_sweeps_move_in_lockstep(plan_of):
+    plan = plan_of('sweep size = [100, 200]\n'
+                   'corpus chunks { source = jsonl("data/passages.jsonl"); split = words(size = size) }\n'
+                   "index chunk_idx { corpus = chunks }\n"
+                   "finetune tuned { base = base; data = qa.train; samples = size }\n"
+                   "pipeline p(g) { retrieve = bm25(chunk_idx); generate = g }\n"
+                   "evaluate e { systems = { tuned: p(tuned) }; questions = qa.test }\n")
+    assert ids(plan, "index") == ["index.chunk_idx[size=100]", "index.chunk_idx[size=200]", "index.idx"]
+    # lockstep: the fine-tune sized 100 is paired with the index chunked by 100 only
+    assert ids(plan, "rag") == ["rag.e.tuned[size=100]", "rag.e.tuned[size=200]"]
+    rag = by_id(plan)["rag.e.tuned[size=100]"]
+    retrieve = by_id(plan)[next(i.node for i in rag.node.inputs if i.role == "contexts")]
+    assert [i.node for i in retrieve.node.inputs if i.role == "retriever"] == ["index.chunk_idx[size=100]"]
+
+
+def test_defaults_are_filled_so_explicit_defaults_do_not_change_fingerprints(plan_of):
+    implicit = plan_of(RAG + "finetune t { base = base; data = qa.train }\n"
+                       "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n")
+    explicit = plan_of(RAG + "finetune t { base = base; data = qa.train; method = lora(r = 8, alpha = 16)\n"
+                       "  epochs = 1; lr = 0.0002 }\n"
+                       "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n")
+    assert by_id(implicit)["finetune.t"].fingerprint == by_id(explicit)["finetune.t"].fingerprint
+
+
+COSMETIC_A = RAG + "finetune t { base = base; data = qa.train; samples = sweep(2, 4) }\n" \
+    "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n"
+COSMETIC_B = "# a comment\nevaluate e {\n  questions = qa.test\n  systems = { t: rag(t) }\n}\n\n" \
+    "finetune t {\n  samples = sweep(2, 4)  # sizes\n  data = qa.train\n  base = base\n}\n" + RAG
+
+
+def test_cosmetic_edits_change_no_fingerprint(plan_of):
+    a = {x.node.id: x.fingerprint.value for x in plan_of(COSMETIC_A).actions}
+    b = {x.node.id: x.fingerprint.value for x in plan_of(COSMETIC_B).actions}
+    assert a == b
+
+
+def test_renaming_a_declaration_keeps_fingerprints(plan_of):
+    a = plan_of(COSMETIC_A)
+    b = plan_of(COSMETIC_A.replace("finetune t ", "finetune renamed ").replace("rag(t)", "rag(renamed)"))
+    assert sorted(x.fingerprint.value for x in a.actions) == sorted(x.fingerprint.value for x in b.actions)
+
+
+def test_data_content_changes_the_fingerprint_of_dependents_only(plan_of, tmp_path):
+    before = {a.node.id: a.fingerprint.value for a in plan_of(COSMETIC_A).actions}
+    (tmp_path / "data" / "qa.jsonl").write_text('{"id": "q9", "question": "?", "answer": "!"}\n')
+    from helpers import DATA_FILES
+
+    DATA_FILES_BACKUP = dict(DATA_FILES)
+    try:
+        DATA_FILES["data/qa.jsonl"] = '{"id": "q9", "question": "?", "answer": "!"}\n'
+        after = {a.node.id: a.fingerprint.value for a in plan_of(COSMETIC_A).actions}
+    finally:
+        DATA_FILES.update(DATA_FILES_BACKUP)
+    changed = {k for k in before if before[k] != after[k]}
+    assert "corpus.docs" not in changed and "index.idx" not in changed and "model.base" not in changed
+    assert {"questions.qa", "retrieve.e.rag", "evaluate.e"} <= changed
+
+
+def test_override_changes_only_the_overridden_node_and_downstream(plan_of):
+    base = {a.node.id: a.fingerprint.value for a in plan_of(COSMETIC_A).actions}
+    over = {a.node.id: a.fingerprint.value for a in plan_of(COSMETIC_A, overrides=["finetune.t.epochs=3"]).actions}
+    changed = sorted(k for k in base if base[k] != over[k])
+    assert changed == ["evaluate.e", "finetune.t[samples=2]", "finetune.t[samples=4]",
+                       "rag.e.t[samples=2]", "rag.e.t[samples=4]"]
+
+
+def test_experiment_seed_reaches_nondeterministic_nodes(plan_of):
+    plan = plan_of(COSMETIC_A)
+    params = by_id(plan)
+    assert params["questions.qa"].node.params["seed"] == 7
+    assert params["finetune.t[samples=2]"].node.params["seed"] == 7
+    assert params["rag.e.t[samples=2]"].node.params["seed"] == 7
+
+
+def test_rag_nodes_list_their_pipeline_stages(plan_of):
+    plan = plan_of(COSMETIC_A)
+    stages = dict(by_id(plan)["rag.e.t[samples=2]"].node.stages)
+    assert stages == {"retrieve": "bm25(idx, top_k = 5)", "prompt": "default_prompt()", "generate": "t"}
+
+
+def test_imported_declarations_compile_only_when_used(plan_of, tmp_path):
+    (tmp_path / "lib.rag").write_text(
+        'corpus extra { source = jsonl("data/passages.jsonl") }\n'
+        'corpus unused_there { source = jsonl("data/passages.jsonl") }\n'
+        "index extra_idx { corpus = extra }\n")
+    plan = plan_of('from "lib.rag" import extra_idx\n' + RAG.replace("bm25(idx", "bm25(extra_idx")
+                   + "evaluate e { systems = { b: rag(base) }; questions = qa.test }\n")
+    assert "index.extra_idx" in ids(plan) and "corpus.extra" in ids(plan)
+    assert "corpus.unused_there" not in ids(plan)
