@@ -76,6 +76,7 @@ class _Expander:
         self.decl_axes: dict[DeclKey, tuple[AxisKey, ...]] = {}
         self.variants: dict[DeclKey, dict[tuple[int, ...], str]] = {}
         self.graph = ExperimentGraph()
+        self.retrievals: dict[tuple, str] = {}
         self.sweep_decls = {k for k, d in self.program.decls.items() if isinstance(d, ast.SweepDecl)}
 
     def run(self) -> ExperimentGraph:
@@ -173,34 +174,49 @@ class _Expander:
     # ----------------------------------------------------------- plain decls
     def generic(self, key: DeclKey, decl: ast.Decl) -> None:
         spec = schema.DECL_SPECS[decl.kind]
-        exprs = [a.value for a in decl.body]
-        sites = [s for a in decl.body for s in self.sites(a.value, key, a.key, {})]
-        axes = {s.axis for s in sites} | self.upstream_axes(exprs, {})
+        per_assign = {a.key: self.sites(a.value, key, a.key, {}) for a in decl.body}
+        sites = [s for found in per_assign.values() for s in found]
+        axes = {s.axis for s in sites} | self.upstream_axes([a.value for a in decl.body], {})
         self.register(key, axes)
         name = self.program.names[key]
+        # Values that no axis touches are the same in every variant: canonicalize them once.
+        fixed: dict[str, tuple[object, str, list[Input], dict[str, str]]] = {}
+        for a in decl.body:
+            if not per_assign[a.key] and not self.upstream_axes([a.value], {}):
+                canon = self.canonicalizer({})
+                value = canon(a.value)
+                fixed[a.key] = (value, format_expr(a.value), [Input(a.key, n) for n, _ in canon.refs], canon.data)
         for combo in self.combos(axes):
             choose = self.choose(sites, combo)
             canon = self.canonicalizer(combo)
             params: dict[str, object] = {}
             display: list[tuple[str, str]] = []
             inputs: list[Input] = []
+            data: dict[str, str] = {}
             for param in spec.params:
                 assign = decl.get(param.name)
-                if assign is not None:
-                    value = substitute(assign.value, choose, {})
+                if assign is not None and param.name in fixed:
+                    value, shown, refs, files = fixed[param.name]
+                    params[param.name] = value
+                    display.append((param.name, shown))
+                    inputs += refs
+                    data.update(files)
+                elif assign is not None:
+                    expr = substitute(assign.value, choose, {})
                     before = len(canon.refs)
-                    params[param.name] = canon(value)
-                    display.append((param.name, format_expr(value)))
+                    params[param.name] = canon(expr)
+                    display.append((param.name, format_expr(expr)))
                     inputs += [Input(param.name, n) for n, _ in canon.refs[before:]]
                 elif param.name == "seed":
                     params["seed"] = self.seed
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
+            data.update(canon.data)
             labels = self.labels(axes, combo)
             nid = node_id(decl.kind, name, labels)
             self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
             self.graph.add(Node(nid, decl.kind, name, labels, params, tuple(display), _unique(inputs),
-                                tuple(sorted(canon.data.items())), decl.span))
+                                tuple(sorted(data.items())), decl.span))
 
     def register(self, key: DeclKey, axes: Iterable[AxisKey]) -> None:
         self.decl_axes[key] = tuple(sorted(set(axes)))
@@ -284,8 +300,8 @@ class _Expander:
             contexts = None
             retrieve_keys = [k for k in ("retrieve", "rerank") if k in values]
             if "retrieve" in values:
-                contexts = self.retrieve_node(eval_name, entry, pipeline, values, combo, q_axes, sys_axes,
-                                              sites, bindings, eval_params, shared)
+                contexts = self.retrieve_node(eval_name, entry, pipeline, values, combo, q_axes, bindings,
+                                              eval_params, shared)
             params: dict[str, object] = {}
             display: list[tuple[str, str]] = []
             inputs: list[Input] = []
@@ -319,12 +335,16 @@ class _Expander:
             results.append((label, nid))
         return results
 
-    def retrieve_node(self, eval_name, entry, pipeline, values, combo, q_axes, sys_axes, sites, bindings,
-                      eval_params, shared) -> str:
-        exprs = [values[k] for k in ("retrieve", "rerank") if k in values]
+    def retrieve_node(self, eval_name, entry, pipeline, values, combo, q_axes, bindings, eval_params,
+                      shared) -> str:
         raw = [a.value for a in pipeline.body if a.key in ("retrieve", "rerank")]
         r_sites = [s for v in raw for s in self.sites(v, self.program.key_of(pipeline), "retrieve", bindings)]
         r_axes = {s.axis for s in r_sites} | self.upstream_axes(raw, bindings) | q_axes
+        labels = self.labels(r_axes, combo)
+        memo_key = (eval_name, entry.key, labels)
+        if memo_key in self.retrievals:  # this system's other variants retrieve the same way
+            return self.retrievals[memo_key]
+        exprs = [values[k] for k in ("retrieve", "rerank") if k in values]
         canon = self.canonicalizer(combo)
         params: dict[str, object] = {"retrieve": canon(exprs[0])}
         params["rerank"] = canon(values["rerank"]) if "rerank" in values else None
@@ -334,7 +354,6 @@ class _Expander:
         q = eval_params.get("questions")
         if isinstance(q, dict):
             inputs.append(Input("questions", q["node"]))
-        labels = self.labels(r_axes, combo)
         owner = pipeline.name if shared else entry.key
         nid = node_id("retrieve", f"{eval_name}.{owner}", labels)
         if nid in self.graph and self.graph.node(nid).params != params:
@@ -345,6 +364,7 @@ class _Expander:
             self.graph.add(Node(nid, "retrieve", f"{eval_name}.{owner}", labels, params, display,
                                 _unique(inputs), tuple(sorted(canon.data.items())), entry.span,
                                 display))
+        self.retrievals[memo_key] = nid
         return nid
 
     # ---------------------------------------------------------------- reports

@@ -20,8 +20,10 @@ def natural_key(text: str) -> tuple:
 class ExperimentGraph:
     def __init__(self) -> None:
         self._g = nx.DiGraph()
+        self._order: list[str] | None = None
 
     def add(self, node: Node) -> None:
+        self._order = None
         self._g.add_node(node.id, node=node)
         for item in node.inputs:
             self._g.add_edge(item.node, node.id, role=item.role)
@@ -37,7 +39,9 @@ class ExperimentGraph:
 
     def order(self) -> list[str]:
         """Topological order, ties broken by id: the same graph always lists the same way."""
-        return list(nx.lexicographical_topological_sort(self._g, key=natural_key))
+        if self._order is None:
+            self._order = list(nx.lexicographical_topological_sort(self._g, key=natural_key))
+        return list(self._order)
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self.order():

@@ -148,13 +148,24 @@ class Canonicalizer:
         return out
 
     def default(self, text: str) -> object:
-        expr = default_expr(text)
-        if isinstance(expr, ast.Call):
-            # a built-in default like memory(): resolve it by name in any category
-            for group in schema.CTORS_BY_CATEGORY.values():
-                if expr.name in group:
-                    return self.ctor(group[expr.name], {}, [])
-        return _plain(expr)
+        return _default_value(text)
+
+
+@functools.cache
+def _default_value(text: str) -> object:
+    """A built-in default's canonical value (constant, so computed once; never mutated)."""
+    expr = default_expr(text)
+    if isinstance(expr, ast.Call):
+        # a built-in default like memory(): resolve it by name in any category
+        canon = Canonicalizer(Resolution(), _no_refs, set())
+        for group in schema.CTORS_BY_CATEGORY.values():
+            if expr.name in group:
+                return canon.ctor(group[expr.name], {}, [])
+    return _plain(expr)
+
+
+def _no_refs(key: DeclKey) -> str:
+    raise AssertionError("built-in defaults refer to no declaration")
 
 
 def _plain(expr: ast.Expr) -> object:

@@ -55,18 +55,19 @@ def _without_nodes(value: object) -> object:
 
 def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
     data = dict(node.data)
-    params = _without_nodes(node.params)
-    if node.kind in ("evaluate",):
+    params = dict(node.params)
+    if node.kind == "evaluate":
         # systems map labels to node ids; the labels are meaningful, the ids are covered by inputs
-        params = dict(params)  # type: ignore[arg-type]
-        params["systems"] = sorted(node.params.get("systems", {}))
+        params["systems"] = sorted(params.get("systems", {}))
     if node.kind == "report":
-        params = {k: v for k, v in node.params.items() if k != "from"}
+        params.pop("from", None)
+    if node.inputs:
+        params = _without_nodes(params)  # type: ignore[assignment]
     inputs = tuple(sorted((i.role, upstream[i.node]) for i in node.inputs))
     material = {
         "version": FINGERPRINT_VERSION,
         "kind": node.kind,
-        "params": _with_hashes(params, data),
+        "params": _with_hashes(params, data) if data else params,
         "inputs": [list(i) for i in inputs],
     }
     return Fingerprint(

@@ -7,6 +7,7 @@ sync), so a parameter exists in exactly one place.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ class ParamSpec:
         """True when leaving the parameter out gives it a value (not `none`)."""
         return self.default is not NO_DEFAULT and self.default is not None
 
-    @property
+    @functools.cached_property
     def default_text(self) -> str | None:
         """The default as ragdsl source, for docs and for filling in omitted values."""
         if not self.has_default:
