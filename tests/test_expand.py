@@ -155,3 +155,20 @@ def test_imported_declarations_compile_only_when_used(plan_of, tmp_path):
                    + "evaluate e { systems = { b: rag(base) }; questions = qa.test }\n")
     assert "index.extra_idx" in ids(plan) and "corpus.extra" in ids(plan)
     assert "corpus.unused_there" not in ids(plan)
+
+
+def test_default_question_splits_are_normalized(plan_of):
+    written = plan_of(RAG + "finetune t { base = base; data = qa.train }\n"
+                      "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n")
+    implied = plan_of(RAG + "finetune t { base = base; data = qa }\n"
+                      "evaluate e { systems = { t: rag(t) }; questions = qa }\n")
+    assert [a.fingerprint for a in written.actions] == [a.fingerprint for a in implied.actions]
+    assert by_id(implied)["finetune.t"].node.params["data"] == {"node": "questions.qa", "part": "train"}
+
+
+def test_named_sweeps_work_in_parameters_of_union_type(plan_of):
+    plan = plan_of(RAG.replace("top_k = 5", "top_k = 3") + "sweep fractions = [0.2, 0.5]\n"
+                   'questions q2 { source = jsonl("data/qa.jsonl"); train = fractions }\n'
+                   "finetune t { base = base; data = q2.train }\n"
+                   "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n")
+    assert ids(plan, "finetune") == ["finetune.t[fractions=0.2]", "finetune.t[fractions=0.5]"]

@@ -212,6 +212,7 @@ class _Expander:
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             data.update(canon.data)
+            _default_split(params, "data", "train")
             labels = self.labels(axes, combo)
             nid = node_id(decl.kind, name, labels)
             self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
@@ -260,6 +261,7 @@ class _Expander:
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             params["seed"] = self.seed
+            _default_split(params, "questions", "test")
             systems: dict[str, str] = {}
             for entry in entries:
                 for label, rag_id in self.system(key, name, entry, combo, q_axes, params, shared):
@@ -424,6 +426,13 @@ def _bindings(pipeline: ast.Decl, call: ast.Call) -> dict[str, ast.Expr]:
         if p.name not in bound and p.default is not None:
             bound[p.name] = p.default
     return bound
+
+
+def _default_split(params: dict, key: str, split: str) -> None:
+    """`data = qa` means qa.train in a fine-tune and `questions = qa` means qa.test in an evaluation."""
+    value = params.get(key)
+    if isinstance(value, dict) and "node" in value and not value.get("part"):
+        params[key] = {"node": value["node"], "part": split}
 
 
 def _word(assign: ast.Assign | None, default: str) -> str:

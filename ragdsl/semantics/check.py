@@ -25,9 +25,7 @@ from ragdsl.semantics.types import (
     IntT,
     ListT,
     MapT,
-    MetricT,
     PathT,
-    ScalarT,
     SecretT,
     StrT,
     Type,
@@ -154,7 +152,7 @@ class Checker:
             param = self._pipeline_param(ctx, expr.parts[0])
             if param is not None:
                 return self.use_pipeline_param(ctx.pipeline, param, type_, expr)
-        if isinstance(expr, ast.Ref) and not isinstance(type_, (EnumT, MetricT, ScalarT, CtorT, AnyOfT)):
+        if isinstance(expr, ast.Ref):
             named = self._named_sweep(expr, ctx)
             if named is not None:
                 return self.check_named_sweep(expr, named, type_, ctx, sweepable)
