@@ -25,6 +25,20 @@ class UserError(Exception):
     """A problem with the command line or inputs, already explained in the message."""
 
 
+def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
+    """Folders stand for every .rag file below them (sorted); files are taken as given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.rag") if p.is_file())
+            if not found:
+                raise UserError(f"no .rag files in folder '{path.as_posix()}'")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def _emit_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fmt: str = "text") -> None:
     if fmt == "json":
         import json
@@ -82,7 +96,7 @@ def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str) -> None
 
     failed = False
     everything: list[Diagnostic] = []
-    for spec in specs:
+    for spec in _spec_files(specs):
         checked = check_spec(spec, list(overrides))
         everything += checked.diagnostics
         if fmt == "text":
@@ -104,12 +118,14 @@ def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
     """Rewrite specs in the canonical layout (comments are kept)."""
     from ragdsl.formatting import format_file
 
-    changed, broken = [], False
-    for spec in specs:
+    changed: list[Path] = []
+    broken = 0
+    files = _spec_files(specs)
+    for spec in files:
         result = format_file(spec)
         if result.diagnostics:
             _emit_diagnostics(result.diagnostics, result.sources)
-            broken = True
+            broken += 1
             continue
         if result.changed:
             changed.append(spec)
@@ -120,7 +136,7 @@ def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
             else:
                 result.write()
                 click.echo(f"reformatted {spec.as_posix()}", err=True)
-    n = len(specs) - len(changed)
+    n = len(files) - len(changed) - broken
     click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} "
                f"{'would be ' if check_only or show_diff else ''}reformatted, {n} unchanged", err=True)
     sys.exit(EXIT_USER if broken or ((check_only or show_diff) and changed) else EXIT_OK)

@@ -43,6 +43,8 @@ class Diagnostic:
     label: str = ""
     help: str = ""
     notes: tuple[str, ...] = field(default=())
+    redact: bool = False  # the span holds a secret: never echo it
+
 
     @property
     def is_error(self) -> bool:
@@ -73,8 +75,8 @@ class Diagnostic:
 
 
 def error(code: str, message: str, span: Span | None = None, *, label: str = "",
-          help: str = "", notes: Iterable[str] = ()) -> Diagnostic:
-    return Diagnostic(Severity.ERROR, code, message, span, label, help, tuple(notes))
+          help: str = "", notes: Iterable[str] = (), redact: bool = False) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, code, message, span, label, help, tuple(notes), redact)
 
 
 def warning(code: str, message: str, span: Span | None = None, *, label: str = "",
@@ -113,6 +115,8 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
             src = _printable(source_lines[span.line - 1])
             gutter = " " * len(str(span.line))
             end_col = span.end_col if span.end_line == span.line else len(src) + 1
+            if d.redact:
+                src = src[: span.col - 1] + "*" * (end_col - span.col) + src[end_col - 1:]
             width = max(1, end_col - span.col)
             caret = " " * (span.col - 1) + "^" * width
             lines.append(f"{gutter} |")

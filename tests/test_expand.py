@@ -35,8 +35,9 @@ def test_a_3x4_sweep_gives_12_finetunes_with_readable_ids(plan_of):
                    "evaluate e { systems = { base: rag(base), tuned: rag(tuned) }; questions = qa.test }\n")
     finetunes = ids(plan, "finetune")
     assert len(finetunes) == 12
-    assert finetunes[:3] == ["finetune.tuned[lr=0.0001,samples=200]", "finetune.tuned[lr=0.0001,samples=500]",
-                             "finetune.tuned[lr=0.0001,samples=1000]"]
+    # labels as written, variants in the order the values were written
+    assert finetunes[:4] == ["finetune.tuned[lr=1e-4,samples=200]", "finetune.tuned[lr=1e-4,samples=500]",
+                             "finetune.tuned[lr=1e-4,samples=1000]", "finetune.tuned[lr=2e-4,samples=200]"]
     assert len(ids(plan, "rag")) == 13  # base + 12 tuned
     (evaluation,) = [a for a in plan.actions if a.node.kind == "evaluate"]
     assert len([i for i in evaluation.node.inputs if i.role.startswith("system:")]) == 13
@@ -172,3 +173,29 @@ def test_named_sweeps_work_in_parameters_of_union_type(plan_of):
                    "finetune t { base = base; data = q2.train }\n"
                    "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n")
     assert ids(plan, "finetune") == ["finetune.t[fractions=0.2]", "finetune.t[fractions=0.5]"]
+
+
+def test_retrieval_naming_does_not_depend_on_the_order_of_systems(plan_of):
+    pipe = "pipeline rag(generator, k = 5) { retrieve = bm25(idx, top_k = k); generate = generator }\n"
+    one = plan_of(pipe + "evaluate e { systems = { a: rag(base), b: rag(base, 3), c: rag(judge_model) }\n"
+                  "  questions = qa.test }\n")
+    two = plan_of(pipe + "evaluate e { systems = { b: rag(base, 3), c: rag(judge_model), a: rag(base) }\n"
+                  "  questions = qa.test }\n")
+    assert ids(one, "retrieve") == ids(two, "retrieve") == ["retrieve.e.a+c", "retrieve.e.b"]
+    assert {a.node.id: a.fingerprint for a in one.actions} == {a.node.id: a.fingerprint for a in two.actions}
+
+
+def test_identical_retrieval_in_two_pipelines_is_one_node(plan_of):
+    plan = plan_of(RAG + "pipeline long(g) { retrieve = bm25(idx, top_k = 5); generate = g; max_new_tokens = 200 }\n"
+                   "evaluate e { systems = { short: rag(base), long: long(base) }; questions = qa.test }\n")
+    assert ids(plan, "retrieve") == ["retrieve.e.long+rag"]
+
+
+def test_identical_work_is_planned_once(plan_of):
+    plan = plan_of(RAG + "finetune a { base = base; data = qa.train }\n"
+                   "finetune b { base = base; data = qa.train; epochs = 1 }\n"
+                   "evaluate e { systems = { a: rag(a), b: rag(b) }; questions = qa.test }\n")
+    actions = by_id(plan)
+    assert (actions["finetune.a"].op, actions["finetune.a"].reason) == ("run", "new")
+    assert (actions["finetune.b"].op, actions["finetune.b"].reason, actions["finetune.b"].detail) == (
+        "reuse", "same as", "finetune.a")

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
 from ragdsl.diagnostics import Span
+from ragdsl.hashing import canonical_json
 from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Input, Node, node_id
 from ragdsl.ir.values import Canonicalizer, default_expr, label_value, substitute
@@ -45,6 +46,30 @@ class Axis:
     label: str  # short: "samples"
     qualified: str  # unambiguous: "tuned.samples"
     values: tuple[ast.Expr, ...]
+
+
+RETRIEVAL_STAGES = ("retrieve", "rerank")
+
+
+@dataclass(frozen=True)
+class _Retrieval:
+    signature: str  # canonical JSON of params: equal signatures are the same work
+    params: dict
+    display: tuple[tuple[str, str], ...]
+    inputs: tuple[Input, ...]
+    data: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    rank: tuple[int, ...]
+    pipeline: str
+    system: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class _Answer:
+    label: str  # the system as the evaluation names it: tuned[samples=500]
+    node: Node  # the rag node, before its contexts input is attached
+    retrieval: _Retrieval | None
 
 
 @dataclass(frozen=True)
@@ -158,6 +183,11 @@ class _Expander:
             out.append((label, label_value(axis.values[combo[k]])))
         return tuple(sorted(out))
 
+    def rank(self, axes: Iterable[AxisKey], combo: Combo) -> tuple[int, ...]:
+        """Sweep positions in label order: variants are listed in the order values were written."""
+        keys = sorted(set(axes), key=lambda k: (self.axes[k].label, self.axes[k].qualified))
+        return tuple(combo[k] for k in keys)
+
     def choose(self, sites: list[Site], combo: Combo) -> dict[Span, ast.Expr]:
         return {s.span: self.axes[s.axis].values[combo[s.axis]] for s in sites}
 
@@ -217,7 +247,7 @@ class _Expander:
             nid = node_id(decl.kind, name, labels)
             self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
             self.graph.add(Node(nid, decl.kind, name, labels, params, tuple(display), _unique(inputs),
-                                tuple(sorted(data.items())), decl.span))
+                                tuple(sorted(data.items())), decl.span, rank=self.rank(axes, combo)))
 
     def register(self, key: DeclKey, axes: Iterable[AxisKey]) -> None:
         self.decl_axes[key] = tuple(sorted(set(axes)))
@@ -235,12 +265,10 @@ class _Expander:
         entries = systems_assign.value.entries if systems_assign and isinstance(
             systems_assign.value, ast.MapExpr) else ()
         shared = _word(decl.get("contexts"), "shared") == "shared"
-        questions_assign = decl.get("questions")
-        limit_assign = decl.get("limit")
+        scope = [a for a in (decl.get("questions"), decl.get("limit")) if a is not None]
         # What every rag/retrieve node of this evaluation depends on besides its system.
-        q_exprs = [a.value for a in (questions_assign, limit_assign) if a is not None]
-        q_axes = {s.axis for a in (questions_assign, limit_assign) if a is not None
-                  for s in self.sites(a.value, key, a.key, {})} | self.upstream_axes(q_exprs, {})
+        q_axes = {s.axis for a in scope for s in self.sites(a.value, key, a.key, {})} | self.upstream_axes(
+            [a.value for a in scope], {})
         for combo in self.combos(axes):
             choose = self.choose(sites, combo)
             canon = self.canonicalizer(combo)
@@ -256,33 +284,39 @@ class _Expander:
                     before = len(canon.refs)
                     params[param.name] = canon(value)
                     display.append((param.name, format_expr(value)))
-                    role = "judge" if param.name == "judge" else param.name
-                    inputs += [Input(role, n) for n, _ in canon.refs[before:]]
+                    inputs += [Input(param.name, n) for n, _ in canon.refs[before:]]
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             params["seed"] = self.seed
             _default_split(params, "questions", "test")
+            answers = [a for entry in entries for a in self.system(key, name, entry, combo, q_axes, params)]
+            contexts = self.add_retrievals(name, answers, shared)
             systems: dict[str, str] = {}
-            for entry in entries:
-                for label, rag_id in self.system(key, name, entry, combo, q_axes, params, shared):
-                    systems[label] = rag_id
-                    inputs.append(Input(f"system:{label}", rag_id))
-            params["systems"] = dict(sorted(systems.items()))
-            display.insert(0, ("systems", ", ".join(sorted(systems))))
+            for answer in answers:
+                node = answer.node
+                if answer.retrieval is not None:
+                    node = replace(node, inputs=_unique([*node.inputs, Input("contexts", contexts[id(answer)])]))
+                self.graph.add(node)
+                systems[answer.label] = node.id
+                inputs.append(Input(f"system:{answer.label}", node.id))
+            params["systems"] = systems
+            display.insert(0, ("systems", ", ".join(systems)))
             labels = self.labels(axes, combo)
             nid = node_id("evaluate", name, labels)
             self.variants[key][tuple(combo[a] for a in self.decl_axes[key])] = nid
             self.graph.add(Node(nid, "evaluate", name, labels, params, tuple(display), _unique(inputs),
-                                tuple(sorted(canon.data.items())), decl.span))
+                                tuple(sorted(canon.data.items())), decl.span, rank=self.rank(axes, combo)))
 
     def system(self, eval_key: DeclKey, eval_name: str, entry: ast.Entry, eval_combo: Combo,
-               q_axes: set[AxisKey], eval_params: dict, shared: bool) -> list[tuple[str, str]]:
+               q_axes: set[AxisKey], eval_params: dict) -> list[_Answer]:
+        """One rag node per variant of a system (its contexts are attached by add_retrievals)."""
         call = entry.value
         if isinstance(call, ast.Ref):
             call = ast.Call(call.parts[0], (), (), call.span, call.span)
         assert isinstance(call, ast.Call)
         p_key = self.resolution.pipeline_calls[call.span]
         pipeline = self.program.decls[p_key]
+        p_name = self.program.names[p_key]
         bindings = _bindings(pipeline, call)
         spec = schema.DECL_SPECS["pipeline"]
         body = {a.key: a.value for a in pipeline.body}
@@ -293,22 +327,23 @@ class _Expander:
         for k, v in body.items():
             sites += self.sites(v, p_key, k, bindings)
         sys_axes = {s.axis for s in sites} | self.upstream_axes(body.values(), bindings)
-        results = []
+        raw_retrieval = [body[k] for k in RETRIEVAL_STAGES if k in body]
+        r_axes = {s.axis for v in raw_retrieval for s in self.sites(v, p_key, "retrieve", bindings)}
+        r_axes |= self.upstream_axes(raw_retrieval, bindings) | q_axes
+        question = eval_params.get("questions")
+        answers = []
         for combo in self.combos(sys_axes | q_axes, eval_combo):
             choose = self.choose(sites, combo)
             values = {k: substitute(v, choose, bindings) for k, v in body.items()}
-            canon = self.canonicalizer(combo)
-            question_inputs = [i for i in (eval_params.get("questions"),) if isinstance(i, dict)]
-            contexts = None
-            retrieve_keys = [k for k in ("retrieve", "rerank") if k in values]
+            retrieval = None
             if "retrieve" in values:
-                contexts = self.retrieve_node(eval_name, entry, pipeline, values, combo, q_axes, bindings,
-                                              eval_params, shared)
+                retrieval = self.retrieval(p_name, entry, values, combo, r_axes, eval_params)
+            canon = self.canonicalizer(combo)
             params: dict[str, object] = {}
             display: list[tuple[str, str]] = []
             inputs: list[Input] = []
             for param in spec.params:
-                if param.name in retrieve_keys:
+                if param.name in RETRIEVAL_STAGES:
                     continue
                 if param.name in values:
                     before = len(canon.refs)
@@ -318,56 +353,87 @@ class _Expander:
                     inputs += [Input(role, n) for n, _ in canon.refs[before:]]
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
-            params["questions"] = eval_params.get("questions")
+                    if param.default_text and param.name not in ("prompt",):
+                        display.append((param.name, param.default_text))
+            params["questions"] = question
             params["limit"] = eval_params.get("limit")
             params["seed"] = self.seed
-            inputs += [Input("questions", q["node"]) for q in question_inputs]
-            if contexts is not None:
-                inputs.append(Input("contexts", contexts))
+            if isinstance(question, dict):
+                inputs.append(Input("questions", question["node"]))
             axes_here = self.labels(sys_axes | q_axes, combo)
             sys_labels = self.labels(sys_axes, combo)
-            nid = node_id("rag", f"{eval_name}.{entry.key}", axes_here)
-            stages = tuple((k, format_expr(values[k])) for k in ("retrieve", "rerank", "prompt", "generate")
-                           if k in values)
+            stages = [(k, format_expr(values[k])) for k in (*RETRIEVAL_STAGES, "prompt", "generate") if k in values]
             if "prompt" not in values:
-                stages = (*stages[:-1], ("prompt", "default_prompt()"), stages[-1])
-            self.graph.add(Node(nid, "rag", f"{eval_name}.{entry.key}", axes_here, params, tuple(display),
-                                _unique(inputs), tuple(sorted(canon.data.items())), entry.span, stages))
+                stages.insert(len(stages) - 1, ("prompt", "default_prompt()"))
+            nid = node_id("rag", f"{eval_name}.{entry.key}", axes_here)
+            node = Node(nid, "rag", f"{eval_name}.{entry.key}", axes_here, params, tuple(display),
+                        _unique(inputs), tuple(sorted(canon.data.items())), entry.span, tuple(stages),
+                        rank=self.rank(sys_axes | q_axes, combo))
             label = entry.key + ("[" + ",".join(f"{a}={v}" for a, v in sys_labels) + "]" if sys_labels else "")
-            results.append((label, nid))
-        return results
+            answers.append(_Answer(label, node, retrieval))
+        return answers
 
-    def retrieve_node(self, eval_name, entry, pipeline, values, combo, q_axes, bindings, eval_params,
-                      shared) -> str:
-        raw = [a.value for a in pipeline.body if a.key in ("retrieve", "rerank")]
-        r_sites = [s for v in raw for s in self.sites(v, self.program.key_of(pipeline), "retrieve", bindings)]
-        r_axes = {s.axis for s in r_sites} | self.upstream_axes(raw, bindings) | q_axes
+    def retrieval(self, p_name: str, entry: ast.Entry, values: dict[str, ast.Expr], combo: Combo,
+                  r_axes: set[AxisKey], eval_params: dict) -> _Retrieval:
         labels = self.labels(r_axes, combo)
-        memo_key = (eval_name, entry.key, labels)
+        memo_key = (entry.key, labels)
         if memo_key in self.retrievals:  # this system's other variants retrieve the same way
             return self.retrievals[memo_key]
-        exprs = [values[k] for k in ("retrieve", "rerank") if k in values]
         canon = self.canonicalizer(combo)
-        params: dict[str, object] = {"retrieve": canon(exprs[0])}
+        params: dict[str, object] = {"retrieve": canon(values["retrieve"])}
         params["rerank"] = canon(values["rerank"]) if "rerank" in values else None
         params["questions"] = eval_params.get("questions")
         params["limit"] = eval_params.get("limit")
         inputs = [Input("retriever", n) for n, _ in canon.refs]
-        q = eval_params.get("questions")
-        if isinstance(q, dict):
-            inputs.append(Input("questions", q["node"]))
-        owner = pipeline.name if shared else entry.key
-        nid = node_id("retrieve", f"{eval_name}.{owner}", labels)
-        if nid in self.graph and self.graph.node(nid).params != params:
-            # the same pipeline retrieving differently for another system (other arguments)
-            nid = node_id("retrieve", f"{eval_name}.{entry.key}", labels)
-        if nid not in self.graph:
-            display = tuple((k, format_expr(values[k])) for k in ("retrieve", "rerank") if k in values)
-            self.graph.add(Node(nid, "retrieve", f"{eval_name}.{owner}", labels, params, display,
-                                _unique(inputs), tuple(sorted(canon.data.items())), entry.span,
-                                display))
-        self.retrievals[memo_key] = nid
-        return nid
+        question = eval_params.get("questions")
+        if isinstance(question, dict):
+            inputs.append(Input("questions", question["node"]))
+        shown = tuple((k, format_expr(values[k])) for k in RETRIEVAL_STAGES if k in values)
+        found = _Retrieval(canonical_json(params), params, shown, _unique(inputs),
+                           tuple(sorted(canon.data.items())), labels, self.rank(r_axes, combo), p_name,
+                           entry.key, entry.span)
+        self.retrievals[memo_key] = found
+        return found
+
+    def add_retrievals(self, eval_name: str, answers: list[_Answer], shared: bool) -> dict[int, str]:
+        """Name and add the retrieve nodes of one evaluation; map each answer to its contexts node.
+
+        Shared: one node per distinct retrieval, named after the pipelines that
+        use it (`retrieve.e.rag`), or after its systems when one pipeline
+        retrieves in several ways. Names never depend on the order of systems.
+        """
+        groups: dict[tuple, list[_Answer]] = {}
+        for answer in answers:
+            r = answer.retrieval
+            if r is not None:
+                key = (r.signature, r.labels) if shared else (r.signature, r.labels, r.system)
+                groups.setdefault(key, []).append(answer)
+        def base_name(members: list[_Answer]) -> str:
+            return "+".join(sorted({m.retrieval.pipeline for m in members}))  # type: ignore[union-attr]
+
+        def systems_name(members: list[_Answer]) -> str:
+            return "+".join(sorted({m.retrieval.system for m in members}))  # type: ignore[union-attr]
+
+        naming = base_name if shared else systems_name
+        names = {key: naming(members) for key, members in groups.items()}
+        clashes: dict[tuple[str, tuple], int] = {}
+        for key, name in names.items():
+            clashes[(name, key[1])] = clashes.get((name, key[1]), 0) + 1
+        out: dict[int, str] = {}
+        for key, members in groups.items():
+            r = members[0].retrieval
+            assert r is not None
+            name = names[key]
+            if clashes[(name, r.labels)] > 1:
+                name = systems_name(members)
+            nid = node_id("retrieve", f"{eval_name}.{name}", r.labels)
+            if nid not in self.graph:
+                span = min(m.retrieval.span for m in members)  # type: ignore[union-attr]
+                self.graph.add(Node(nid, "retrieve", f"{eval_name}.{name}", r.labels, r.params, r.display,
+                                    r.inputs, r.data, span, r.display, rank=r.rank))
+            for m in members:
+                out[id(m)] = nid
+        return out
 
     # ---------------------------------------------------------------- reports
     def report(self, key: DeclKey, decl: ast.ReportDecl) -> None:

@@ -40,8 +40,13 @@ class ExperimentGraph:
     def order(self) -> list[str]:
         """Topological order, ties broken by id: the same graph always lists the same way."""
         if self._order is None:
-            self._order = list(nx.lexicographical_topological_sort(self._g, key=natural_key))
+            self._order = list(nx.lexicographical_topological_sort(self._g, key=self._listing_key))
         return list(self._order)
+
+    def _listing_key(self, node_id: str) -> tuple:
+        # Among nodes ready at the same time: by declaration, then sweep values in written order.
+        node = self.node(node_id)
+        return (natural_key(f"{node.kind}.{node.decl}"), node.rank, natural_key(node_id))
 
     def nodes(self) -> Iterator[Node]:
         for node_id in self.order():

@@ -28,6 +28,7 @@ class Node:
     data: tuple[tuple[str, str], ...]  # (path as written, sha256) of input files
     span: Span  # the declaration (or system entry) that produced it
     stages: tuple[tuple[str, str], ...] = ()  # for retrieve/rag nodes: the pipeline's stages
+    rank: tuple[int, ...] = ()  # positions of its sweep values as written, for listing order
 
     @property
     def upstream(self) -> tuple[str, ...]:

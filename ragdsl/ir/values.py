@@ -45,8 +45,8 @@ def label_value(expr: ast.Expr) -> str:
     if isinstance(expr, ast.Str) and _PLAIN.match(expr.value):
         return expr.value
     if isinstance(expr, ast.Num):
-        return _number_text(_number(expr.value))
-    return format_expr(expr)
+        return expr.text  # as written: 1e-4 stays 1e-4
+    return format_expr(expr).replace(" = ", "=").replace(", ", ",")
 
 
 def _number(value: int | float) -> int | float:
@@ -54,10 +54,6 @@ def _number(value: int | float) -> int | float:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
-
-
-def _number_text(value: int | float) -> str:
-    return repr(value)
 
 
 @functools.cache

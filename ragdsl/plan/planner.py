@@ -15,14 +15,14 @@ from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Node
 from ragdsl.plan.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint_graph
 
-RUN, CACHED = "run", "cached"
-REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "cached")
+RUN, CACHED, REUSE = "run", "cached", "reuse"
+REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "same as", "cached")
 
 
 @dataclass(frozen=True)
 class Action:
     node: Node
-    op: str  # run | cached
+    op: str  # run | cached | reuse (identical to an earlier node of this plan)
     reason: str  # one of REASONS
     detail: str  # e.g. which input or upstream changed
     fingerprint: Fingerprint
@@ -46,15 +46,24 @@ class Plan:
     def to_run(self) -> int:
         return sum(a.op == RUN for a in self.actions)
 
+    @property
+    def reused(self) -> int:
+        return sum(a.op == REUSE for a in self.actions)
+
 
 def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experiment: str, seed: int,
                description: str = "") -> Plan:
     fingerprints = fingerprint_graph(graph)
     actions = []
+    first: dict[str, str] = {}  # fingerprint -> the first node planned with it
     for node_id in graph.order():
         node = graph.node(node_id)
         fp = fingerprints[node_id]
         op, reason, detail = _decide(node, fp, store)
+        if op == RUN and fp.value in first:
+            # Two declarations that describe the same work: computed once, used twice.
+            op, reason, detail = REUSE, "same as", first[fp.value]
+        first.setdefault(fp.value, node_id)
         actions.append(Action(node, op, reason, detail, fp))
     return Plan(spec, experiment, seed, description, tuple(actions))
 

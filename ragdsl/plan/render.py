@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ragdsl.plan.planner import RUN, Plan
+from ragdsl.plan.planner import CACHED, REUSE, RUN, Plan
 
 PLAN_FORMAT = "ragdsl.plan/1"
 
@@ -49,15 +49,17 @@ def summary_dict(plan: Plan) -> dict:
     return {
         "nodes": len(plan.actions),
         "run": plan.to_run,
+        "reuse": plan.reused,
         "cached": counts["cached"],
-        "reasons": {k: v for k, v in counts.items() if v and k != "cached"},
+        "reasons": {k: v for k, v in counts.items() if v and k not in ("cached", "same as")},
     }
 
 
 def summary_line(plan: Plan) -> str:
     s = summary_dict(plan)
     why = ", ".join(f"{v} {k}" for k, v in s["reasons"].items())
-    return f"{s['nodes']} nodes: {s['run']} to run" + (f" ({why})" if why else "") + f", {s['cached']} cached"
+    reuse = f", {s['reuse']} reused (same work as another node)" if s["reuse"] else ""
+    return f"{s['nodes']} nodes: {s['run']} to run" + (f" ({why})" if why else "") + reuse + f", {s['cached']} cached"
 
 
 def to_text(plan: Plan, *, verbose: bool = True) -> str:
@@ -70,16 +72,23 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
     lines.append("")
     width = max((len(a.node.id) for a in plan.actions), default=0)
     for a in plan.actions:
-        mark = "+" if a.op == RUN else "="
-        status = f"{a.op}: {a.reason}" + (f" ({a.detail})" if a.detail else "")
+        mark = {RUN: "+", CACHED: "=", REUSE: "~"}[a.op]
+        if a.op == CACHED:
+            status = "cached"
+        elif a.op == REUSE:
+            status = f"reuse: same as {a.detail}"
+        else:
+            status = f"{a.op}: {a.reason}" + (f" ({a.detail})" if a.detail else "")
         lines.append(f"{mark} {a.node.id.ljust(width)}  {status}")
         if not verbose:
             continue
         lines.append(f"    fingerprint {a.fingerprint.short}  declared at {a.node.span.file}:{a.node.span.line}")
+        staged = {s for s, _ in a.node.stages}
         if a.node.stages and a.node.kind == "rag":
             lines.append("    stages " + " -> ".join(f"{s}={v}" for s, v in a.node.stages))
-        elif a.node.display:
-            lines.append("    params " + "  ".join(f"{k}={v}" for k, v in a.node.display))
+        rest = [(k, v) for k, v in a.node.display if k not in staged or a.node.kind != "rag"]
+        if rest:
+            lines.append("    params " + "  ".join(f"{k}={v}" for k, v in rest))
         if a.node.inputs:
             lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
     lines.append("")
@@ -98,7 +107,7 @@ _SHAPES = {"corpus": "folder", "questions": "note", "index": "cylinder", "model"
 def to_dot(plan: Plan) -> str:
     lines = ["digraph ragdsl {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
     for a in plan.actions:
-        style = "solid" if a.op == RUN else "dashed"
+        style = "solid" if a.op == RUN else "dashed"  # dashed: nothing to compute
         label = f"{a.node.id}\\n{a.op}: {a.reason}"
         lines.append(f'  "{_esc(a.node.id)}" [shape={_SHAPES.get(a.node.kind, "box")}, style={style}, '
                      f'label="{_esc(label, keep_newlines=True)}"];')

@@ -34,6 +34,8 @@ def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) ->
     program, diagnostics = load_program(Path(path))
     if program is None:
         return CheckedSpec(None, diagnostics=sorted(diagnostics, key=sort_key))
+    if program.root.display not in program.modules or has_errors(diagnostics):
+        return CheckedSpec(program, diagnostics=_ordered(diagnostics))
     diagnostics += apply_overrides(program, list(overrides))
     if has_errors(diagnostics):
         return CheckedSpec(program, diagnostics=_ordered(diagnostics))

@@ -267,7 +267,7 @@ class Checker:
             return self.check_env(expr)
         if isinstance(expr, ast.Str):
             self.err("E405", "secrets must come from the environment, not the spec", expr.span,
-                     label="a credential written in the spec",
+                     label="a credential written in the spec", redact=True,
                      help='write env("VARIABLE") and export VARIABLE before running; specs are shared and logged')
             return False
         return self.mismatch(expr, t, ctx)
@@ -482,8 +482,9 @@ class Checker:
     def check_MetricT(self, expr, t, ctx, sweepable) -> bool:
         if isinstance(expr, ast.At):
             if expr.name not in schema.RETRIEVAL_AT_K:
-                self.err("E403", f"'{expr.name}@k' is not a metric", expr.span,
-                         help=did_you_mean(expr.name, schema.RETRIEVAL_AT_K)
+                match = closest(expr.name, schema.RETRIEVAL_AT_K)
+                self.err("E403", f"'{expr.name}@{expr.k}' is not a metric", expr.span,
+                         help=(f"did you mean '{match}@{expr.k}'?" if match else "")
                          or f"metrics with a cut-off: {', '.join(m + '@k' for m in schema.RETRIEVAL_AT_K)}")
                 return False
             if expr.k < 1:
@@ -575,7 +576,11 @@ def check_program(program: Program) -> tuple[Resolution, list[Diagnostic]]:
 
 # ------------------------------------------------------------------- helpers
 
-def article(word: str) -> str:
+NOUNS = {"questions": "question set"}
+
+
+def article(kind: str) -> str:
+    word = NOUNS.get(kind, kind)
     return ("an " if word[:1] in "aeiou" else "a ") + word
 
 

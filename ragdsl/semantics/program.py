@@ -72,8 +72,8 @@ def load_program(path: Path) -> tuple[Program | None, list[Diagnostic]]:
     loader = _Loader(program)
     loader.load(root, chain=())
     diagnostics = loader.diagnostics
-    if any(d.is_error for d in diagnostics) and root.display not in program.modules:
-        return None, diagnostics
+    if root.display not in program.modules:
+        return program, diagnostics  # the root did not parse: sources only, for rendering
     _gather(program, diagnostics)
     return program, diagnostics
 
@@ -196,6 +196,10 @@ def _gather(program: Program, diagnostics: list[Diagnostic]) -> None:
                 notes=[f"the other is at {program.decls[other].name_span.start()}"],
                 help=f"import one of them under another name: from \"...\" import {name} as {name}_2"))
         taken.setdefault(name, key)
+    root_module = program.modules[program.root.display]
+    if not root_module.decls and not root_module.imports:
+        diagnostics.append(warning("W102", "the spec declares nothing", Span(program.root.display, 1, 1, 1, 1),
+                                   help="start from experiments/quickstart.rag, or see docs/language.md"))
     for display, module in program.modules.items():
         experiments = [d for d in module.decls if isinstance(d, ast.ExperimentDecl)]
         if display != program.root.display:

@@ -55,11 +55,12 @@ def judge_for_judged_metrics(ctx: RuleContext) -> Iterator[Diagnostic]:
         metrics = decl.get("metrics")
         if metrics is None or decl.get("judge") is not None or not isinstance(metrics.value, ast.ListExpr):
             continue
-        for item in metrics.value.items:
-            if isinstance(item, ast.Ref) and item.dotted in schema.JUDGE_METRICS:
-                yield error("E410", f"'{item.dotted}' is scored by an LLM judge, but no judge is set",
-                            item.span, label="needs a judge",
-                            help="add `judge = <model>` to the evaluation (a model not among the judged systems)")
+        judged = [i for i in metrics.value.items if isinstance(i, ast.Ref) and i.dotted in schema.JUDGE_METRICS]
+        if judged:
+            names = " and ".join(f"'{i.dotted}'" for i in judged)
+            yield error("E410", f"{names} {'is' if len(judged) == 1 else 'are'} scored by an LLM judge, "
+                        "but no judge is set", judged[0].span, label="needs a judge",
+                        help="add `judge = <model>` to the evaluation (a model not among the judged systems)")
 
 
 def _split_of(ref: ast.Expr | None, default: str) -> str:

@@ -102,8 +102,8 @@ class DeclRefT(Type):
     attrs: tuple[str, ...] = ()  # allowed `.attr` selections, e.g. questions' splits
 
     def describe(self) -> str:
-        first = self.kinds[0]
-        return ("an " if first[0] in "aeiou" else "a ") + " or ".join(self.kinds)
+        nouns = [{"questions": "question set"}.get(k, k) for k in self.kinds]
+        return ("an " if nouns[0][0] in "aeiou" else "a ") + " or ".join(nouns)
 
     def doc(self) -> str:
         base = " | ".join(self.kinds)

@@ -73,12 +73,13 @@ class _Formatter:
 
     # ------------------------------------------------------------ comments
     def leading(self, before_line: int, indent: str) -> None:
-        for line in sorted(self.comments):
-            if line >= before_line:
-                break
-            if line not in self.done:
-                self.done.add(line)
-                self.out.append(indent + self.comments[line].text.rstrip())
+        pending = [line for line in sorted(self.comments) if line < before_line and line not in self.done]
+        for i, line in enumerate(pending):
+            self.done.add(line)
+            self.out.append(indent + self.comments[line].text.rstrip())
+            following = pending[i + 1] if i + 1 < len(pending) else before_line
+            if following - line > 1 and self.out[-1].strip():
+                self.out.append("")  # the author separated this comment from what follows
 
     def trailing(self, span, next_line: int | None) -> str:
         c = self.comments.get(span.end_line)
@@ -117,7 +118,14 @@ class _Formatter:
             if self.out:
                 self.out.append("")
             self.out.extend(c.text.rstrip() for c in rest)
-        text = "\n".join(self.out).strip("\n")
+        lines: list[str] = []
+        for line in self.out:
+            if line == "" and (not lines or lines[-1] == "" or lines[-1].endswith(("{", "[", "("))):
+                continue
+            if line.strip()[:1] in ("}", "]", ")") and lines and lines[-1] == "":
+                lines.pop()
+            lines.append(line)
+        text = "\n".join(lines).strip("\n")
         return text + "\n" if text else ""
 
     def _needs_blank(self, prev: tuple[str, object], cur: tuple[str, object]) -> bool:

@@ -95,12 +95,14 @@ def _describe(exc, source: SourceFile, chunk_end: int | None = None) -> Diagnost
     line = getattr(exc, "line", None) or 1
     col = getattr(exc, "column", None) or 1
     if isinstance(exc, UnexpectedCharacters):
-        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else "?"
+        lines = source.text.split("\n")
+        text_line = lines[line - 1] if 0 < line <= len(lines) else ""
+        char = text_line[col - 1] if 0 < col <= len(text_line) else "?"
         span = Span(source.display, line, col, line, col + 1)
         help_ = ""
         if char == "'":
             help_ = 'strings use double quotes: "like this"'
-        elif char == "=" :
+        elif char == "=":
             help_ = "'==' is not an operator here; assign with a single '='"
         elif char in "+-*/%<>!&|":
             help_ = "ragdsl specs have no arithmetic or operators; write the value itself"
