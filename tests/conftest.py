@@ -1,0 +1,95 @@
+"""Fixtures shared by the test suite.
+
+- `--update-goldens` (fixture `update_goldens`): rewrite golden files instead
+  of comparing against them.
+- `run_cli`: invoke the `ragdsl` command in-process and get its exit code,
+  stdout and stderr separately.
+- `golden`: compare text with a golden file, or rewrite it under
+  `--update-goldens`.
+
+Paths in ragdsl's output are shown relative to the working directory, so
+tests that compare output chdir (with monkeypatch) to a known folder first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Haystack phones home on import unless told not to; tests never should.
+os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+GOLDENS_DIR = TESTS_DIR / "goldens"
+EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+
+# Environment variables that change what ragdsl reads or prints.
+_RAGDSL_ENV = ("RAGDSL_STORE", "RAGDSL_DEBUG")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="Rewrite golden files under tests/goldens/ from the current output instead of comparing.",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
+    """Run `ragdsl ARGS...` in-process, in the current working directory."""
+    from click.testing import CliRunner
+
+    from ragdsl.cli import cli
+
+    for name in _RAGDSL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    try:  # click < 8.2 mixes stderr into stdout unless told not to
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        runner = CliRunner()
+
+    def run(*args: str | os.PathLike[str]) -> CliResult:
+        result = runner.invoke(cli, [os.fspath(a) for a in args], catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def check_golden(path: Path, actual: str, update: bool) -> None:
+    """Compare `actual` with the golden file at `path` (or rewrite it when updating)."""
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual.encode("utf-8"))
+        return
+    if not path.is_file():
+        pytest.fail(f"missing golden file {path.relative_to(REPO_ROOT)}; "
+                    "run `pytest tests/test_goldens.py --update-goldens` and review the new file")
+    expected = path.read_bytes().decode("utf-8")
+    assert actual == expected, f"output differs from {path.relative_to(REPO_ROOT)} (--update-goldens rewrites it)"
+
+
+@pytest.fixture
+def golden(update_goldens: bool) -> Callable[[Path, str], None]:
+    def compare(path: Path, actual: str) -> None:
+        check_golden(path, actual, update_goldens)
+
+    return compare
