@@ -195,3 +195,21 @@ def test_all_errors_of_a_phase_are_reported_together(project):
     checked = project(PIPELINE.replace("top_k = 5", "top_k = 0").replace("qa.test", "qa.tset")
                       .replace("[f1]", "[f2]"))
     assert sorted(codes(checked)) == ["E306", "E401", "E403"]
+
+
+def test_override_replaces_a_positional_constructor_argument(project):
+    spec = PIPELINE + 'index es { corpus = docs; store = elasticsearch("http://localhost:9200") }'
+    checked = project(spec, overrides=['index.es.store.url="http://other:9200"'])
+    assert not [d for d in checked.diagnostics if d.is_error]
+    store = next(a for a in checked.program.decls[checked.program.lookup("es", "spec.rag")].body if a.key == "store")
+    assert [a.value for a in store.value.args] == ["http://other:9200"]
+
+
+def test_none_unsets_an_optional_parameter_only(project):
+    assert "E303" not in codes(project(PIPELINE + 'corpus c { source = jsonl("data/passages.jsonl"); split = none }'))
+    assert "E303" in codes(project(PIPELINE + 'corpus c { source = none }'))
+
+
+def test_sweeps_inside_hybrid_retrievers(project):
+    checked = project(PIPELINE.replace("bm25(idx, top_k = 5)", "hybrid(bm25(idx, top_k = sweep(5, 10)), dense(idx))"))
+    assert checked.ok, only_errors(checked)

@@ -199,3 +199,11 @@ def test_identical_work_is_planned_once(plan_of):
     assert (actions["finetune.a"].op, actions["finetune.a"].reason) == ("run", "new")
     assert (actions["finetune.b"].op, actions["finetune.b"].reason, actions["finetune.b"].detail) == (
         "reuse", "same as", "finetune.a")
+
+
+def test_enum_values_hash_alike_however_written(plan_of):
+    spec = RAG + "finetune t { base = base; data = qa.train; method = qlora(bits = BITS) }\n" \
+        "evaluate e { systems = { t: rag(t) }; questions = qa.test }\n"
+    prints = {by_id(plan_of(spec.replace("BITS", b)))["finetune.t"].fingerprint for b in ('"4"', "4")}
+    default = by_id(plan_of(spec.replace("qlora(bits = BITS)", "qlora()")))["finetune.t"].fingerprint
+    assert prints == {default}

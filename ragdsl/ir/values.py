@@ -81,6 +81,9 @@ class Canonicalizer:
         self.refs: list[tuple[str, str]] = []  # (node id, part) in order of appearance
 
     def __call__(self, expr: ast.Expr) -> object:
+        word = self.resolution.words.get(expr.span)
+        if word is not None:
+            return word
         if isinstance(expr, ast.Str):
             found = self.resolution.paths.get(expr.span)
             if found is not None:

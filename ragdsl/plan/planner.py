@@ -16,7 +16,8 @@ from ragdsl.ir.nodes import Node
 from ragdsl.plan.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint_graph
 
 RUN, CACHED, REUSE = "run", "cached", "reuse"
-REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "same as", "cached")
+REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "result missing",
+           "same as", "cached")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def _decide(node: Node, fp: Fingerprint, store: Store | None) -> tuple[str, str,
     last = store.last_record(node.id) if store is not None else None
     if last is None:
         return RUN, "new", ""
+    if last.get("fingerprint") == fp.value:
+        return RUN, "result missing", "its stored result was removed"
     if last.get("version") != FINGERPRINT_VERSION:
         return RUN, "code changed", f"fingerprint version {last.get('version')} -> {FINGERPRINT_VERSION}"
     old_data = dict(map(tuple, last.get("data", [])))

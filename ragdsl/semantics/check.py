@@ -59,6 +59,7 @@ class Resolution:
     pipeline_calls: dict[Span, DeclKey] = field(default_factory=dict)  # system Call -> pipeline
     ctors: dict[Span, schema.CtorSpec] = field(default_factory=dict)  # Call (or bare name) -> constructor
     paths: dict[Span, tuple[Path, str]] = field(default_factory=dict)  # Str -> (absolute path, kind)
+    words: dict[Span, str] = field(default_factory=dict)  # enum values: bf16, "bf16" and 4 vs "4" alike
 
 
 @dataclass
@@ -112,6 +113,8 @@ class Checker:
                          notes=[f"first set at {seen[assign.key].span.short()}"], help="remove one of them")
                 continue
             seen[assign.key] = assign
+            if isinstance(assign.value, ast.NoneLit) and not param.required and not param.has_default:
+                continue  # explicitly unset, the same as leaving it out
             self.check_value(assign.value, param.type, ctx, sweepable=param.sweepable)
         for param in spec.params:
             if param.required and param.name not in seen:
@@ -162,7 +165,8 @@ class Checker:
     def check_sweep(self, expr: ast.Sweep, type_: Type, ctx: _Ctx, sweepable: bool) -> bool:
         if not sweepable:
             self.err("E403", "this parameter cannot be swept", expr.span,
-                     help="sweep the values it depends on instead (for systems: a pipeline argument)")
+                     help="give one value; to compare systems, sweep a pipeline argument instead: "
+                     "rag(base, k = sweep(3, 5))" if ctx.decl.kind == "evaluate" else "give one value here")
             return False
         if not expr.values:
             self.err("E402", "empty sweep", expr.span, label="needs at least one value",
@@ -180,7 +184,7 @@ class Checker:
             text = _literal_text(value)
             if text in seen:
                 self.diagnostics.append(warning("W402", f"sweep value {text} is repeated", value.span,
-                                                help="remove the duplicate; it would plan the same node twice"))
+                                                help="remove the duplicate; the value is planned once"))
             seen.append(text)
         return ok
 
@@ -295,6 +299,7 @@ class Checker:
             self.err("E403", f"'{word}' is not a valid choice", expr.span, label=f"expected {t.describe()}",
                      help=did_you_mean(word, t.values) or f"choose one of: {', '.join(t.values)}")
             return False
+        self.resolution.words[expr.span] = word
         return True
 
     def check_PathT(self, expr, t: PathT, ctx, sweepable) -> bool:
@@ -355,8 +360,8 @@ class Checker:
             if match is not None:
                 where = self.program.decls[scope[match]].name_span
                 help_ = f"did you mean '{match}'? (declared at {where.short() if where.file == ctx.file else where.start()})"
-            elif preferred and kinds:
-                help_ = f"declared {' or '.join(kinds)}s: {one_of(preferred)}"
+            elif kinds and any(self.program.decls[scope[n]].kind in kinds for n in preferred):
+                help_ = f"declared: {one_of(preferred)}"
             else:
                 help_ = f"declare it, e.g. `{kinds[0] if kinds else 'corpus'} {name} {{ ... }}`"
             self.err("E201", f"unknown name '{name}'", ref.span, label="not declared", help=help_)
@@ -398,7 +403,7 @@ class Checker:
         positional = list(ctor.params)
         for i, arg in enumerate(call.args):
             if ctor.variadic is not None:
-                ok = self.check_value(arg, ctor.variadic.type, ctx, sweepable=False) and ok
+                ok = self.check_value(arg, ctor.variadic.type, ctx, sweepable=sweepable) and ok
                 continue
             if i >= len(positional):
                 self.err("E308", f"{ctor.name}() takes at most {len(positional)} positional argument"

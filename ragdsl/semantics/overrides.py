@@ -64,8 +64,16 @@ def _apply(program: Program, names: list[str], value: ast.Expr, span: Span) -> l
             return [error("E701", f"'{'.'.join(path)}' does not name an argument set in the spec", span,
                           help=f"override the whole value: --set {decl.kind}.{decl.name}.{path[0]}=...")]
         call = existing.value
-        kwargs = [k for k in call.kwargs if k.name != path[1]] + [ast.Kwarg(path[1], value, span)]
-        new_assign = replace(existing, value=replace(call, kwargs=tuple(kwargs)))
+        args = list(call.args)
+        ctor = next((g[call.name] for g in schema.CTORS_BY_CATEGORY.values() if call.name in g), None)
+        names = [p.name for p in ctor.params] if ctor is not None and ctor.variadic is None else []
+        position = names.index(path[1]) if path[1] in names else -1
+        if 0 <= position < len(args):
+            args[position] = value  # given by position in the spec: replace it there
+            kwargs = list(call.kwargs)
+        else:
+            kwargs = [k for k in call.kwargs if k.name != path[1]] + [ast.Kwarg(path[1], value, span)]
+        new_assign = replace(existing, value=replace(call, args=tuple(args), kwargs=tuple(kwargs)))
     body = [a for a in decl.body if a.key != path[0]] + [new_assign]
     updated = decl.with_body(tuple(body))
     if isinstance(decl, ast.ExperimentDecl):

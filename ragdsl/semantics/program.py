@@ -197,7 +197,7 @@ def _gather(program: Program, diagnostics: list[Diagnostic]) -> None:
                 help=f"import one of them under another name: from \"...\" import {name} as {name}_2"))
         taken.setdefault(name, key)
     root_module = program.modules[program.root.display]
-    if not root_module.decls and not root_module.imports:
+    if not root_module.decls and not root_module.imports and not any(d.is_error for d in diagnostics):
         diagnostics.append(warning("W102", "the spec declares nothing", Span(program.root.display, 1, 1, 1, 1),
                                    help="start from experiments/quickstart.rag, or see docs/language.md"))
     for display, module in program.modules.items():

@@ -190,7 +190,7 @@ CONSTRUCTORS: tuple[CtorSpec, ...] = (
               _p("dropout", FloatT(0, 1, max_exclusive=True), "dropout on the adapter input", 0.05),
               _p("target_modules", AnyOfT((EnumT(("auto",)), ListT(StrT(), min_len=1))),
                  "modules to adapt", "auto"),
-              _p("bits", EnumT(("4", "8")), "quantisation bits (4 or 8)", Src("4")))),
+              _p("bits", EnumT(("4", "8")), "quantisation bits (4 or 8)", Src('"4"')))),
     CtorSpec("full", "method", "update every weight of the model"),
     CtorSpec("dpo", "method", "Direct Preference Optimisation (trl) with a LoRA adapter",
              (_p("beta", FloatT(min=0, min_exclusive=True), "strength of the preference constraint", 0.1),
