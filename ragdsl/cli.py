@@ -134,7 +134,7 @@ def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
             elif check_only:
                 click.echo(f"would reformat {spec.as_posix()}", err=True)
             else:
-                result.write()
+                _write(spec, result.formatted)
                 click.echo(f"reformatted {spec.as_posix()}", err=True)
     n = len(files) - len(changed) - broken
     click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} "
@@ -176,19 +176,28 @@ def compile_(spec: Path, dry_run: bool, fmt: str, brief: bool, output: Path | No
     Without --dry-run the plan's JSON form is also saved as plan.json in the
     store, for tools that want the compiled experiment.
     """
-    from ragdsl.execute.store import Store, atomic_write_text
+    from ragdsl.execute.store import Store
     from ragdsl.plan.render import RENDERERS, to_json, to_text
 
     compilation = _compile(spec, overrides, store_dir)
     plan = compilation.plan
     text = to_text(plan, verbose=not brief) if fmt == "text" else RENDERERS[fmt](plan)
     if output is not None:
-        atomic_write_text(output, text)
+        _write(output, text)
         click.echo(f"wrote {output.as_posix()}", err=True)
     else:
         click.echo(text, nl=False)
     if not dry_run:
-        atomic_write_text(Store(store_dir).root / "plan.json", to_json(plan))
+        _write(Store(store_dir).root / "plan.json", to_json(plan))
+
+
+def _write(path: Path, text: str) -> None:
+    from ragdsl.execute.store import atomic_write_text
+
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write '{path.as_posix()}': {exc.strerror or exc}") from exc
 
 
 @cli.command()

@@ -8,6 +8,7 @@ source line with a caret under the span, then help.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -110,7 +111,7 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
     if span is not None:
         lines.append(f"  --> {span.start()}")
     if span is not None and text is not None:
-        source_lines = text.splitlines()
+        source_lines = _lines(text)
         if 1 <= span.line <= len(source_lines):
             src = _printable(source_lines[span.line - 1])
             gutter = " " * len(str(span.line))
@@ -128,6 +129,12 @@ def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
     if d.help:
         lines.append(f"{pad} = help: {d.help}")
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=16)
+def _lines(text: str) -> list[str]:
+    # Cached: a file with thousands of diagnostics is split once, not once each.
+    return text.split("\n")
 
 
 def _printable(line: str) -> str:

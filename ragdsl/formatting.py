@@ -29,11 +29,6 @@ class FormatResult:
         return "".join(difflib.unified_diff(self.original.splitlines(True), self.formatted.splitlines(True),
                                             f"a/{name}", f"b/{name}"))
 
-    def write(self) -> None:
-        from ragdsl.execute.store import atomic_write_text
-
-        atomic_write_text(self.path, self.formatted)
-
 
 def format_text(text: str, name: str = "<text>") -> tuple[str | None, list[Diagnostic]]:
     from ragdsl.source import decode

@@ -9,8 +9,8 @@ For every spec that parses, `fmt` must be idempotent, keep every comment, and
 keep the meaning: the formatted spec compiles to the same node ids and
 fingerprints as the original.
 
-Known bugs are pinned by `xfail` cases at the end (non-strict, so CI stays
-green); once one is fixed, its XPASS shows up in `-ra` and the marker can go.
+The cases at the end are regressions: each crashed (exit 2) or misbehaved
+once, and was fixed.
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def test_mutated_valid_spec_never_crashes(workspace, data):
 
 # Values that crash today (see the known-bug cases at the end) are left out of
 # the substitution fuzzer so CI stays green; set this to True to hunt again.
-INCLUDE_KNOWN_BUGS = False
+INCLUDE_KNOWN_BUGS = True  # the former crashes (1e999, lone surrogates) are fuzzed too
 
 _VALUE_SLOT = re.compile(r'(?<=[=(,:\[] )("(?:[^"\\\n]|\\.)*"|[+-]?\d[\w.+-]*|[A-Za-z_]\w*)')
 
@@ -434,9 +434,6 @@ def _huge_spec(target_bytes: int) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="bug: check/fmt are quadratic in file size (a 5 MB spec takes minutes): "
-                   "diagnostics.render splits the whole source per diagnostic, and "
-                   "syntax/format.py scans every comment per expression", strict=False)
 def test_a_5mb_spec_is_handled_in_reasonable_time(tmp_path):
     spec = tmp_path / "huge.rag"
     spec.write_text(_huge_spec(5 * 1024 * 1024), encoding="utf-8")
@@ -558,9 +555,8 @@ def test_reordering_declarations_keeps_fingerprints(workspace, rnd):
     assert fingerprints("plain.rag", workspace) == fingerprints("shuffled.rag", workspace)
 
 
-# ------------------------------------------------------------- known bugs
-# Each case crashed (exit 2) when this file was written. Remove the xfail
-# marker when the bug is fixed.
+# ------------------------------------------------------------- regressions
+# Each case crashed (exit 2) when this file was first written.
 
 _NAME_TOO_LONG = "a" * 5000
 
@@ -579,27 +575,22 @@ KNOWN_BUGS = {
 }
 
 
-@pytest.mark.xfail(reason="known crash, see the case id", strict=False)
 @pytest.mark.parametrize("text", list(KNOWN_BUGS.values()), ids=list(KNOWN_BUGS))
 def test_known_crash(workspace, text):
     assert_all_commands_clean(text.encode("utf-8"), workspace, name="bug.rag")
 
 
-@pytest.mark.xfail(reason="bug: -o pointing at a folder crashes with IsADirectoryError", strict=False)
 def test_output_to_a_directory_is_a_user_error(workspace):
     (workspace / "s.rag").write_text(VALID_SPEC, encoding="utf-8")
     (workspace / "out_dir").mkdir(exist_ok=True)
     assert assert_clean(["compile", "--dry-run", "-o", "out_dir", "s.rag"], workspace) == 1
 
 
-@pytest.mark.xfail(reason="bug: --store pointing at a file crashes with FileExistsError", strict=False)
 def test_store_that_is_a_file_is_a_user_error(workspace):
     (workspace / "s.rag").write_text(VALID_SPEC, encoding="utf-8")
     assert assert_clean(["compile", "--store", "data/p.jsonl", "s.rag"], workspace) == 1
 
 
-@pytest.mark.xfail(reason="bug: diagnostics.render uses str.splitlines(), which also splits on \\f, \\v, "
-                   "U+2028 ..., while spans count only \\n: the wrong source line is shown", strict=False)
 def test_diagnostic_shows_the_right_line_after_a_form_feed(workspace):
     (workspace / "ff.rag").write_bytes(b"# form\x0cfeed\nfoo bar { }\n")
     code, _, err = run_cli(["check", "ff.rag"], workspace)
@@ -607,9 +598,6 @@ def test_diagnostic_shows_the_right_line_after_a_form_feed(workspace):
     assert "2 | foo bar { }" in err
 
 
-@pytest.mark.xfail(reason="bug: fmt is not idempotent when a comment sits inside an expression (before a "
-                   "closing bracket, around `=`/`:`/`@`): the first pass explodes the expression and moves "
-                   "the comment out, the second collapses it", strict=False)
 @pytest.mark.parametrize("text", [
     'questions qa { source = jsonl("data/qa.jsonl"\n# why\n) }\n',
     'corpus c { source = jsonl("a.jsonl", text # why\n= "t") }\n',

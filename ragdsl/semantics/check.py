@@ -312,6 +312,12 @@ class Checker:
             return True
         base = self.program.directory_of(expr.span)
         target = base / expr.value
+        try:
+            target.exists()
+        except (OSError, ValueError) as exc:  # NUL bytes, names too long for the filesystem
+            self.err("E601", "invalid path", expr.span, label=str(getattr(exc, "strerror", None) or exc)[:80],
+                     help="give a path relative to the spec file")
+            return False
         if t.kind == "glob" and any(c in expr.value for c in "*?["):
             if not globlib.glob(str(target), recursive=True):
                 self.err("E601", f"no files match '{expr.value}'", expr.span, label="matches nothing",

@@ -116,7 +116,14 @@ class _Loader:
 
     def _import(self, imp: ast.ImportDecl, importer: SourceFile, chain: tuple[str, ...],
                 scope: dict[str, DeclKey], where: dict[str, Span]) -> None:
-        target = (importer.directory / imp.path).resolve()
+        try:
+            target = (importer.directory / imp.path).resolve()
+            target.is_file()
+        except (OSError, ValueError) as exc:  # NUL bytes, names too long for the filesystem
+            self.diagnostics.append(error("E602", "invalid import path", imp.path_span,
+                                          label=str(getattr(exc, "strerror", None) or exc)[:80],
+                                          help="give a path to a .rag file, relative to this file"))
+            return
         shown = display_path(target)
         if shown in chain:
             cycle = " -> ".join([*chain[chain.index(shown):], shown])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 from lark import Token, Tree
 
 from ragdsl.diagnostics import Diagnostic, Span, error
 from ragdsl.suggest import did_you_mean, one_of
 from ragdsl.syntax import ast
+
+MAX_NUMBER_CHARS = 64
 
 
 class Builder:
@@ -122,7 +125,11 @@ class Builder:
         if kind == "ref":
             return ast.Ref(tuple(str(k) for k in kids), span)
         if kind == "at":
-            return ast.At(str(kids[0]), int(kids[1]), span)
+            digits = str(kids[1])
+            if len(digits) > MAX_NUMBER_CHARS:
+                self.diagnostics.append(error("E401", "cut-off too long", span, help="write e.g. recall@5"))
+                digits = "0"
+            return ast.At(str(kids[0]), int(digits), span)
         if kind == "list":
             return ast.ListExpr(tuple(self.expr(k) for k in kids if k is not None), span)
         if kind == "mapping":
@@ -169,15 +176,32 @@ class Builder:
 
     def number(self, tok: Token, span: Span) -> ast.Num:
         text = str(tok)
-        try:
-            value: int | float = int(text)
-        except ValueError:
-            value = float(text)
+        value: int | float
+        if len(text) > MAX_NUMBER_CHARS:
+            value = 0
+            self.diagnostics.append(error("E401", "number too long", span,
+                                          help=f"numbers may have at most {MAX_NUMBER_CHARS} characters"))
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                value = float(text)
+            if isinstance(value, float) and not math.isfinite(value):
+                value = 0.0
+                self.diagnostics.append(error("E401", f"{text} is too large to represent", span,
+                                              help="use a value between -1e308 and 1e308"))
         return ast.Num(value, text, span)
 
     def string_value(self, tok: Token) -> str:
         try:
-            return str(json.loads(str(tok)))
+            value = str(json.loads(str(tok)))
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            self.diagnostics.append(error(
+                "E105", "invalid \\u escape: a lone surrogate is not a character", self.span(tok),
+                help="write the character itself, or a surrogate pair such as \\ud83d\\ude00"))
+            return ""
         except ValueError:
             self.diagnostics.append(error(
                 "E105", "invalid escape sequence in string", self.span(tok),

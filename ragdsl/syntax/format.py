@@ -10,6 +10,7 @@ on or above.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 
@@ -68,12 +69,22 @@ class _Formatter:
     def __init__(self, module: ast.Module):
         self.module = module
         self.comments = {c.line: c for c in module.comments}
+        self.lines = sorted(self.comments)  # comment lines, for range lookups by bisection
+        self.cursor = 0  # lines before this index are all placed already
         self.done: set[int] = set()
         self.out: list[str] = []
 
+    def _between(self, first: int, last: int) -> list[int]:
+        """Comment lines in [first, last] not yet placed."""
+        lo, hi = bisect.bisect_left(self.lines, first), bisect.bisect_right(self.lines, last)
+        return [line for line in self.lines[lo:hi] if line not in self.done]
+
     # ------------------------------------------------------------ comments
     def leading(self, before_line: int, indent: str) -> None:
-        pending = [line for line in sorted(self.comments) if line < before_line and line not in self.done]
+        while self.cursor < len(self.lines) and self.lines[self.cursor] in self.done:
+            self.cursor += 1
+        start = self.lines[self.cursor] if self.cursor < len(self.lines) else before_line
+        pending = self._between(start, before_line - 1)
         for i, line in enumerate(pending):
             self.done.add(line)
             self.out.append(indent + self.comments[line].text.rstrip())
@@ -92,11 +103,8 @@ class _Formatter:
 
     def inside(self, e: ast.Expr) -> bool:
         s = e.span
-        return any(
-            s.line <= line <= s.end_line and (line < s.end_line or c.col < s.end_col)
-            for line, c in self.comments.items()
-            if line not in self.done
-        )
+        return any(line < s.end_line or self.comments[line].col < s.end_col
+                   for line in self._between(s.line, s.end_line))
 
     # ------------------------------------------------------------- module
     def run(self) -> str:
@@ -186,8 +194,8 @@ class _Formatter:
         return first - end_line > 1
 
     def _comments_within(self, span) -> bool:
-        return any(span.line <= line <= span.end_line and line not in self.done for line in self.comments
-                   if not (line == span.end_line and self.comments[line].col >= span.end_col))
+        return any(not (line == span.end_line and self.comments[line].col >= span.end_col)
+                   for line in self._between(span.line, span.end_line))
 
     def param(self, p: ast.Param) -> str:
         text = p.name
@@ -207,19 +215,19 @@ class _Formatter:
         if isinstance(e, ast.Call):
             items: list[tuple[str, ast.Expr, object]] = [("", a, a.span) for a in e.args]
             items += [(f"{k.name} = ", k.value, k.span) for k in e.kwargs]
-            return self.block(f"{e.name}(", ")", items, inner, indent, flat)
+            return self.block(f"{e.name}(", ")", items, inner, indent, flat, e.span)
         if isinstance(e, ast.Sweep):
-            return self.block("sweep(", ")", [("", v, v.span) for v in e.values], inner, indent, flat)
+            return self.block("sweep(", ")", [("", v, v.span) for v in e.values], inner, indent, flat, e.span)
         if isinstance(e, ast.ListExpr):
-            return self.block("[", "]", [("", i, i.span) for i in e.items], inner, indent, flat)
+            return self.block("[", "]", [("", i, i.span) for i in e.items], inner, indent, flat, e.span)
         if isinstance(e, ast.MapExpr):
             items = [(f"{_key(en.key)}: ", en.value, en.span) for en in e.entries]
-            return self.block("{", "}", items, inner, indent, flat)
+            return self.block("{", "}", items, inner, indent, flat, e.span)
         return [flat]
 
-    def block(self, open_: str, close: str, items, inner: str, indent: str, flat: str) -> list[str]:
+    def block(self, open_: str, close: str, items, inner: str, indent: str, flat: str, whole) -> list[str]:
         if not items:
-            return [flat]
+            return self.expr_without_items(flat, whole, indent)
         saved, self.out = self.out, []
         for j, (prefix, value, span) in enumerate(items):
             following = items[j + 1][2].line if j + 1 < len(items) else None
@@ -230,6 +238,18 @@ class _Formatter:
             comment = self.trailing(span, following) or self.trailing(value.span, following)
             lines[-1] += comment
             self.out.extend(lines)
+        # Comments after the last item (or between a name and its value) stay inside the brackets.
+        for line in self._between(whole.line, whole.end_line):
+            if line < whole.end_line or self.comments[line].col < whole.end_col:
+                self.done.add(line)
+                self.out.append(inner + self.comments[line].text.rstrip())
         body, self.out = self.out, saved
-        # A comment after the last item, before the bracket, is kept by the next statement.
         return [open_, *body, indent + close]
+
+    def expr_without_items(self, flat: str, span, indent: str) -> list[str]:
+        inner = [line for line in self._between(span.line, span.end_line)
+                 if line < span.end_line or self.comments[line].col < span.end_col]
+        if not inner:
+            return [flat]
+        self.done.update(inner)
+        return [flat[:-1], *(indent + INDENT + self.comments[line].text.rstrip() for line in inner), indent + flat[-1]]
