@@ -47,6 +47,21 @@ class Store:
     def has_result(self, fingerprint: str) -> bool:
         return self._result_path(fingerprint).is_file()
 
+    def result_fingerprints(self) -> set[str]:
+        """Every fingerprint with a stored result: one folder listing instead of a stat per node."""
+        found: set[str] = set()
+        try:
+            shards = list(os.scandir(self.root / "results"))
+        except OSError:
+            return found
+        for shard in shards:
+            if shard.is_dir():
+                found.update(e.name[:-5] for e in os.scandir(shard.path) if e.name.endswith(".json"))
+        return found
+
+    def has_records(self) -> bool:
+        return (self.root / "nodes").is_dir()
+
     def result(self, fingerprint: str) -> dict | None:
         return _read(self._result_path(fingerprint))
 

@@ -9,9 +9,10 @@ never re-runs hours of fine-tuning.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from ragdsl.hashing import digest
+from ragdsl.hashing import canonical_json
 from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Node
 
@@ -64,15 +65,16 @@ def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
     if node.inputs:
         params = _without_nodes(params)  # type: ignore[assignment]
     inputs = tuple(sorted((i.role, upstream[i.node]) for i in node.inputs))
-    material = {
-        "version": FINGERPRINT_VERSION,
-        "kind": node.kind,
-        "params": _with_hashes(params, data) if data else params,
-        "inputs": [list(i) for i in inputs],
-    }
+    # Byte-for-byte canonical_json of {"inputs", "kind", "params", "version"} (keys sorted),
+    # assembled from parts so each node's parameters are encoded once.
+    kind = canonical_json(node.kind)
+    params_json = canonical_json(params)
+    hashed_json = canonical_json(_with_hashes(params, data)) if data else params_json
+    material = (f'{{"inputs":{canonical_json([list(i) for i in inputs])},"kind":{kind},'
+                f'"params":{hashed_json},"version":{FINGERPRINT_VERSION}}}')
     return Fingerprint(
-        value=digest(material),
-        params=digest({"kind": node.kind, "params": params}),
+        value=hashlib.sha256(material.encode("utf-8")).hexdigest(),
+        params=hashlib.sha256(f'{{"kind":{kind},"params":{params_json}}}'.encode()).hexdigest(),
         data=tuple(sorted(data.items())),
         inputs=inputs,
     )

@@ -55,12 +55,14 @@ class Plan:
 def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experiment: str, seed: int,
                description: str = "") -> Plan:
     fingerprints = fingerprint_graph(graph)
+    done = store.result_fingerprints() if store is not None else set()
+    records = store if store is not None and store.has_records() else None
     actions = []
     first: dict[str, str] = {}  # fingerprint -> the first node planned with it
     for node_id in graph.order():
         node = graph.node(node_id)
         fp = fingerprints[node_id]
-        op, reason, detail = _decide(node, fp, store)
+        op, reason, detail = _decide(node, fp, done, records)
         if op == RUN and fp.value in first:
             # Two declarations that describe the same work: computed once, used twice.
             op, reason, detail = REUSE, "same as", first[fp.value]
@@ -69,10 +71,10 @@ def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experi
     return Plan(spec, experiment, seed, description, tuple(actions))
 
 
-def _decide(node: Node, fp: Fingerprint, store: Store | None) -> tuple[str, str, str]:
-    if store is not None and store.has_result(fp.value):
+def _decide(node: Node, fp: Fingerprint, done: set[str], records: Store | None) -> tuple[str, str, str]:
+    if fp.value in done:
         return CACHED, "cached", ""
-    last = store.last_record(node.id) if store is not None else None
+    last = records.last_record(node.id) if records is not None else None
     if last is None:
         return RUN, "new", ""
     if last.get("fingerprint") == fp.value:
