@@ -232,11 +232,10 @@ class _Expander:
                     inputs += refs
                     data.update(files)
                 elif assign is not None:
-                    expr = substitute(assign.value, choose, {})
-                    before = len(canon.refs)
-                    params[param.name] = canon(expr)
-                    display.append((param.name, format_expr(expr)))
-                    inputs += [Input(param.name, n) for n, _ in canon.refs[before:]]
+                    params[param.name], shown, found = _canonical(canon, substitute(assign.value, choose, {}),
+                                                                  param.name)
+                    display.append((param.name, shown))
+                    inputs += found
                 elif param.name == "seed":
                     params["seed"] = self.seed
                 else:
@@ -280,11 +279,10 @@ class _Expander:
                     continue
                 assign = decl.get(param.name)
                 if assign is not None:
-                    value = substitute(assign.value, choose, {})
-                    before = len(canon.refs)
-                    params[param.name] = canon(value)
-                    display.append((param.name, format_expr(value)))
-                    inputs += [Input(param.name, n) for n, _ in canon.refs[before:]]
+                    params[param.name], shown, found = _canonical(canon, substitute(assign.value, choose, {}),
+                                                                  param.name)
+                    display.append((param.name, shown))
+                    inputs += found
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             params["seed"] = self.seed
@@ -346,11 +344,10 @@ class _Expander:
                 if param.name in RETRIEVAL_STAGES:
                     continue
                 if param.name in values:
-                    before = len(canon.refs)
-                    params[param.name] = canon(values[param.name])
-                    display.append((param.name, format_expr(values[param.name])))
                     role = "generator" if param.name == "generate" else param.name
-                    inputs += [Input(role, n) for n, _ in canon.refs[before:]]
+                    params[param.name], shown, found = _canonical(canon, values[param.name], role)
+                    display.append((param.name, shown))
+                    inputs += found
                 else:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
                     if param.default_text and param.name not in ("prompt",):
@@ -492,6 +489,13 @@ def _bindings(pipeline: ast.Decl, call: ast.Call) -> dict[str, ast.Expr]:
         if p.name not in bound and p.default is not None:
             bound[p.name] = p.default
     return bound
+
+
+def _canonical(canon: Canonicalizer, expr: ast.Expr, role: str) -> tuple[object, str, list[Input]]:
+    """A parameter's canonical value, its display text, and the upstream nodes it names."""
+    before = len(canon.refs)
+    value = canon(expr)
+    return value, format_expr(expr), [Input(role, n) for n, _ in canon.refs[before:]]
 
 
 def _default_split(params: dict, key: str, split: str) -> None:
