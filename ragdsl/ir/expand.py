@@ -214,8 +214,7 @@ class _Expander:
         for a in decl.body:
             if not per_assign[a.key] and not self.upstream_axes([a.value], {}):
                 canon = self.canonicalizer({})
-                value = canon(a.value)
-                fixed[a.key] = (value, format_expr(a.value), [Input(a.key, n) for n, _ in canon.refs], canon.data)
+                fixed[a.key] = (*_canonical(canon, a.value, a.key), canon.data)
         for combo in self.combos(axes):
             choose = self.choose(sites, combo)
             canon = self.canonicalizer(combo)
