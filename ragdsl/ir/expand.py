@@ -199,7 +199,9 @@ class _Expander:
         return pick
 
     def canonicalizer(self, combo: Combo) -> Canonicalizer:
-        return Canonicalizer(self.resolution, self.picker(combo), self.sweep_decls)
+        canon = Canonicalizer(self.resolution, self.picker(combo), self.sweep_decls)
+        canon.files = self.graph.files  # one table for the whole graph, by content hash
+        return canon
 
     # ----------------------------------------------------------- plain decls
     def generic(self, key: DeclKey, decl: ast.Decl) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import networkx as nx
 
@@ -21,6 +22,9 @@ class ExperimentGraph:
     def __init__(self) -> None:
         self._g = nx.DiGraph()
         self._order: list[str] | None = None
+        # Input files by content hash (sha256 -> absolute path): how the executor
+        # finds what a node's `data` names, without absolute paths in any plan.
+        self.files: dict[str, Path] = {}
 
     def add(self, node: Node) -> None:
         self._order = None

@@ -7,6 +7,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from ragdsl.diagnostics import Span
 from ragdsl.hashing import path_sha256
@@ -78,6 +79,7 @@ class Canonicalizer:
         self.pick = pick
         self.sweeps = sweeps
         self.data: dict[str, str] = {}
+        self.files: dict[str, Path] = {}  # sha256 -> absolute path, for the executor; never fingerprinted
         self.refs: list[tuple[str, str]] = []  # (node id, part) in order of appearance
 
     def __call__(self, expr: ast.Expr) -> object:
@@ -88,7 +90,9 @@ class Canonicalizer:
             found = self.resolution.paths.get(expr.span)
             if found is not None:
                 path, kind = found
-                self.data[expr.value] = path_sha256(path, kind)
+                sha = path_sha256(path, kind)
+                self.data[expr.value] = sha
+                self.files[sha] = path
                 return {"file": expr.value}
             return expr.value
         if isinstance(expr, ast.Num):

@@ -141,13 +141,39 @@ def _file_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[CtorSpec
     ]
 
 
+# QA collections carried by the `bigbench` source distribution on PyPI (see ragdsl.data.bigbench).
+BIGBENCH_COLLECTIONS = ("squad_dev", "squad_shifts_nyt", "squad_shifts_reddit", "squad_shifts_amazon",
+                        "squad_shifts_wiki", "coqa", "knowledge_conflict")
+
+
+def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[CtorSpec]:
+    return [
+        CtorSpec("bigbench", category,
+                 "a public QA collection from the BIG-bench source distribution on PyPI: fetched once "
+                 "with `pip download`, content-hashed, never installed (`ragdsl data show`)",
+                 (_p("collection", EnumT(BIGBENCH_COLLECTIONS), "which collection", required=True),
+                  _p("domain", StrT(), "a named subset: `biomedical` (SQuAD dev's medicine and biology "
+                     "articles) or a CoQA source domain such as `science`", None),
+                  _p("titles", ListT(StrT()), "keep only passages of these articles", []))),
+        CtorSpec("hf_dataset", category,
+                 "a Hugging Face dataset (from the local datasets cache, or the hub where reachable)",
+                 (_p("id", StrT(), "the dataset id, e.g. rajpurkar/squad", required=True),
+                  _p("split", StrT(), "the dataset split", "validation"),
+                  _p("config", StrT(), "the dataset configuration name", None),
+                  _p("revision", StrT(), "a branch, tag or commit to pin", None),
+                  *fields)),
+    ]
+
+
 CONSTRUCTORS: tuple[CtorSpec, ...] = (
     *_file_sources("corpus_source", _CORPUS_FIELDS),
+    *_collection_sources("corpus_source", _CORPUS_FIELDS),
     CtorSpec("text", "corpus_source", "plain-text files: one document per file",
              (_p("path", PathT("glob"), "a file, a folder (all *.txt inside) or a glob", required=True),)),
     CtorSpec("markdown", "corpus_source", "Markdown files: one document per file",
              (_p("path", PathT("glob"), "a file, a folder (all *.md inside) or a glob", required=True),)),
     *_file_sources("questions_source", _QUESTION_FIELDS),
+    *_collection_sources("questions_source", _QUESTION_FIELDS),
     # splitting, as Haystack's DocumentSplitter does it
     *(
         CtorSpec(unit, "splitter", f"split documents into chunks of `size` {unit}",
@@ -293,6 +319,9 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
         _p("max_length", IntT(min=16), "truncate examples to this many tokens (default: from the data)",
            None),
         _p("seed", SEED, "training seed (default: the experiment seed)", None),
+        _p("holdout", EnumT(("question", "passage")),
+           "what of the evaluated test questions must never appear in the training examples: "
+           "the question itself, or also its gold passage", "question"),
     ), 'finetune tuned { base = base; data = qa.train; samples = sweep(200, 500, 1000) }'),
     DeclSpec("pipeline", "A RAG pipeline template: retrieve, optionally rerank, prompt, generate. "
              "Declared with parameters, applied in evaluations like a function: rag(base).", (
