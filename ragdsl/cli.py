@@ -214,6 +214,68 @@ def graph(spec: Path, fmt: str, overrides: tuple[str, ...], store_dir: Path | No
     click.echo(RENDERERS[fmt](compilation.plan), nl=False)
 
 
+@cli.command()
+@_spec_argument
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Nodes run at once (default: CPU cores, at most 4).")
+@click.option("--heavy-jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Model-loading nodes (index, rag, finetune, evaluate) run at once.")
+@click.option("--keep-going", is_flag=True, help="After a node fails, keep running what does not depend on it.")
+@click.option("--progress", "progress_mode", type=click.Choice(["auto", "rich", "plain", "quiet"]), default="auto",
+              help="auto: a live display on a terminal, plain lines otherwise.")
+@_set_option
+@_store_option
+@_handle_errors
+def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progress_mode: str,
+        overrides: tuple[str, ...], store_dir: Path | None) -> None:
+    """Run a spec: every node not already cached, as its inputs finish.
+
+    Results are cached by fingerprint in the store; a re-run of an unchanged
+    spec recomputes nothing, and an interrupted run resumes where it stopped.
+    """
+    from ragdsl.execute.run import RunOptions, run_plan
+    from ragdsl.execute.store import Store
+
+    compilation = _compile(spec, overrides, store_dir)
+    missing = [d for d in compilation.resolution if d.code == "W420"]
+    if missing:
+        click.echo(f"error: {len(missing)} model{'s' if len(missing) != 1 else ''} cannot be loaded here "
+                   "(see the warnings above); nothing was run", err=True)
+        sys.exit(EXIT_USER)
+    store = Store(store_dir)
+    options = RunOptions(jobs=jobs, heavy_jobs=heavy_jobs, keep_going=keep_going, progress=progress_mode,
+                         argv=tuple(sys.argv[1:]))
+    try:
+        outcome, progress = run_plan(compilation, store, options)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: finished nodes are kept; run again to resume", err=True)
+        sys.stderr.flush()
+        os._exit(130)  # worker threads may be inside a model call; their partial work is discarded
+    click.echo(progress.summary(), err=True)
+    for failure in outcome.failed:
+        node = compilation.graph.node(failure.node)
+        where = f"{node.span.file}:{node.span.line}:{node.span.col}"
+        click.echo(f"error: {failure.node} failed (declared at {where}): {failure.error}", err=True)
+        if failure.hint and not failure.internal:
+            click.echo(f"  = help: {failure.hint}", err=True)
+        elif failure.internal:
+            click.echo(failure.hint.rstrip(), err=True)
+    click.echo(f"run {outcome.run_id}: details with `ragdsl runs show {outcome.run_id}`", err=True)
+    if any(f.internal for f in outcome.failed):
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(EXIT_OK if outcome.ok else EXIT_USER)
+
+
+def _register_groups() -> None:
+    # Command groups that live beside the code they drive; importing them is light.
+    from ragdsl.execute.runs_cli import runs
+
+    cli.add_command(runs)
+
+
+_register_groups()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="ragdsl", standalone_mode=False)

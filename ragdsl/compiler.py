@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragdsl.diagnostics import Diagnostic
 from ragdsl.execute.store import Store
 from ragdsl.ir.expand import expand, experiment_seed
 from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.ir.weights import resolve_weights
 from ragdsl.plan.planner import Plan, plan_graph
 from ragdsl.semantics import CheckedSpec, check_spec
 from ragdsl.source import display_path
@@ -22,14 +23,15 @@ class Compilation:
     checked: CheckedSpec
     graph: ExperimentGraph | None = None
     plan: Plan | None = None
+    resolution: list[Diagnostic] = field(default_factory=list)  # from resolving model weights
 
     @property
     def ok(self) -> bool:
-        return self.checked.ok and self.plan is not None
+        return self.checked.ok and self.plan is not None and not any(d.is_error for d in self.resolution)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
-        return self.checked.diagnostics
+        return self.checked.diagnostics + self.resolution
 
 
 def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
@@ -43,6 +45,7 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
     description = experiment.get("description") if experiment else None
     with _collector_paused():
         graph = expand(checked)
+        resolution = resolve_weights(graph)
         plan = plan_graph(
             graph, store,
             spec=display_path(Path(path).resolve()),
@@ -50,7 +53,7 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
             seed=experiment_seed(checked),
             description=getattr(description.value, "value", "") if description else "",
         )
-    return Compilation(checked, graph, plan)
+    return Compilation(checked, graph, plan, resolution)
 
 
 @contextlib.contextmanager

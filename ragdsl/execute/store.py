@@ -2,7 +2,12 @@
 
 Layout:
   .ragdsl/results/<fp[:2]>/<fp>.json   a finished node's record, keyed by fingerprint
+  .ragdsl/artifacts/<fp[:2]>/<fp>/     the files a finished node produced (passages, index, answers)
   .ragdsl/nodes/<node-id-digest>.json  the latest record per node id (explains "why re-run")
+  .ragdsl/runs.sqlite                  every run (ragdsl.execute.runs)
+
+A result exists exactly when its record exists: artifacts are renamed into
+place first and the record is written last.
 
 Every write goes to a temporary file in the same folder and is renamed into
 place, so a killed run never leaves a half-written record behind.
@@ -43,6 +48,9 @@ class Store:
 
     def _node_path(self, node_id: str) -> Path:
         return self.root / "nodes" / f"{hashlib.sha256(node_id.encode()).hexdigest()[:32]}.json"
+
+    def artifact_dir(self, fingerprint: str) -> Path:
+        return self.root / "artifacts" / fingerprint[:2] / fingerprint
 
     def has_result(self, fingerprint: str) -> bool:
         return self._result_path(fingerprint).is_file()

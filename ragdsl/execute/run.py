@@ -1,0 +1,58 @@
+"""`ragdsl run`: a compiled plan, executed and recorded."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from ragdsl.compiler import Compilation
+from ragdsl.execute.engine import LocalEngine
+from ragdsl.execute.progress import make_progress
+from ragdsl.execute.runs import RunStore
+from ragdsl.execute.scheduler import Outcome, Scheduler
+from ragdsl.execute.store import Store
+from ragdsl.hashing import digest
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int | None = None
+    heavy_jobs: int = 1
+    keep_going: bool = False
+    progress: str = "auto"  # auto | plain | quiet
+    argv: tuple[str, ...] = ()
+
+
+def spec_hash(compilation: Compilation) -> str:
+    """What the spec asks for, as content: the plan's fingerprints (not the spec's text)."""
+    assert compilation.plan is not None
+    return digest(sorted(a.fingerprint.value for a in compilation.plan.actions))
+
+
+def run_plan(compilation: Compilation, store: Store, options: RunOptions, stream=None) -> tuple[Outcome, object]:
+    from ragdsl.execute.runners import RUNNERS
+
+    plan, graph = compilation.plan, compilation.graph
+    assert plan is not None and graph is not None
+    stream = stream or sys.stderr
+    progress = make_progress(stream, mode=options.progress)
+    runs = RunStore(store.root)
+    run_id = runs.start(
+        spec=plan.spec, spec_hash=spec_hash(compilation), experiment=plan.experiment, seed=plan.seed,
+        argv=list(options.argv),
+        nodes=[(a.node.id, a.node.kind, a.fingerprint.value, a.op) for a in plan.actions],
+    )
+    progress.plan([(a.node.id, a.node.kind, a.op) for a in plan.actions])
+    scheduler = Scheduler(plan, graph, store, LocalEngine(options.jobs), progress, runs, run_id, RUNNERS,
+                          plan.seed, keep_going=options.keep_going, heavy_jobs=options.heavy_jobs)
+    try:
+        outcome = scheduler.run()
+    except BaseException:
+        runs.finish(run_id, "interrupted")
+        scheduler.engine.shutdown(cancel=True)
+        progress.close()
+        raise
+    scheduler.engine.shutdown(cancel=False)
+    runs.finish(run_id, "ok" if outcome.ok else "failed")
+    progress.close()
+    return outcome, progress

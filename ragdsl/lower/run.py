@@ -1,0 +1,65 @@
+"""Running built pipelines over many questions: what the retrieve and rag runners call.
+
+A Haystack pipeline answers one query per `run`. Retrieval is cheap per
+query, so `retrieve` runs the retrieval pipeline once per question.
+Generation is not: `generate` renders every prompt with the pipeline's own
+PromptBuilder and hands them to the generator together, so LocalGenerator
+can batch them (and a standard chat generator is called once per prompt).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ragdsl.lower import spec as S
+
+
+def retrieve(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str],
+             progress: Callable[[int], None] | None = None) -> list[list[Any]]:
+    """The retrieved documents (haystack Documents, best first) for each question."""
+    output = spec.documents_output
+    if output is None or spec.replies_output is not None:
+        raise ValueError("retrieve() needs a retrieval pipeline (describe_retrieval)")
+    component, _, socket = output.partition(".")
+    results = []
+    for done, question in enumerate(questions, 1):
+        result = pipeline.run(spec.run_data(question), include_outputs_from={component})
+        results.append(list(result[component][socket]))
+        if progress is not None:
+            progress(done)
+    return results
+
+
+def render_prompts(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str],
+                   documents: Sequence[Sequence[Any]] | None = None) -> list[str]:
+    """Each question's prompt, as the pipeline's PromptBuilder renders it (sandboxed Jinja2).
+
+    `documents` (one list per question; anything with `.content`) feeds the
+    template's `documents`; None renders every prompt closed-book.
+    """
+    if documents is not None and len(documents) != len(questions):
+        raise ValueError(f"{len(questions)} questions but {len(documents)} document lists")
+    builder = pipeline.get_component(_name_of(spec, S.PROMPT_BUILDER))
+    return [builder.run(question=q, documents=list(documents[i]) if documents is not None else [])["prompt"]
+            for i, q in enumerate(questions)]
+
+
+def generate(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str],
+             documents: Sequence[Sequence[Any]] | None = None) -> list[str]:
+    """One answer per question, generating all prompts in one call where the generator batches."""
+    prompts = render_prompts(pipeline, spec, questions, documents)
+    name = _name_of(spec, S.LOCAL_GENERATOR, S.CHAT_GENERATOR)
+    generator = pipeline.get_component(name)
+    if hasattr(generator, "warm_up"):
+        generator.warm_up()
+    if spec.component(name).type == S.LOCAL_GENERATOR:
+        return list(generator.run(prompts=prompts)["replies"])
+    return [(generator.run(messages=p)["replies"][0].text or "").strip() for p in prompts]
+
+
+def _name_of(spec: S.PipelineSpec, *types: str) -> str:
+    names = [c.name for c in spec.components if c.type in types]
+    if len(names) != 1:
+        raise ValueError(f"expected one {' or '.join(t.rpartition('.')[2] for t in types)}, found {len(names)}")
+    return names[0]
