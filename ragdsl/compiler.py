@@ -12,7 +12,7 @@ from ragdsl.diagnostics import Diagnostic
 from ragdsl.execute.store import Store
 from ragdsl.ir.expand import expand, experiment_seed
 from ragdsl.ir.graph import ExperimentGraph
-from ragdsl.ir.weights import resolve_weights
+from ragdsl.ir.weights import resolve_data_sources, resolve_weights
 from ragdsl.plan.planner import Plan, plan_graph
 from ragdsl.semantics import CheckedSpec, check_spec
 from ragdsl.source import display_path
@@ -45,6 +45,7 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
     description = experiment.get("description") if experiment else None
     with _collector_paused():
         graph = expand(checked)
+        resolve_data_sources(graph)
         resolution = resolve_weights(graph)
         plan = plan_graph(
             graph, store,

@@ -155,6 +155,13 @@ def test_a_folder_without_manifest_is_rebuilt(mini_sdist, cache):
     assert (folder / bigbench.MANIFEST).is_file()
 
 
+def test_unwritable_cache_is_a_data_error(mini_sdist, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(DataError, match="cannot write the dataset cache"):
+        bigbench.ensure_extracted(blocker)
+
+
 def test_download_runs_pip_download_without_installing(mini_sdist, cache, monkeypatch):
     monkeypatch.delenv(bigbench.SDIST_ENV)
     seen = []

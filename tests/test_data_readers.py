@@ -110,9 +110,16 @@ def test_jsonl_questions_accept_string_or_list_answers_and_link_their_context(pr
     assert (q2.answers, q2.context, q2.meta) == (("oxygen", "Oxygen"), None, {})
 
 
+def test_boolean_answers_read_as_yes_or_no(project):
+    write, locate = project
+    write("boolq.jsonl", jsonl({"question": "Is water wet?", "answer": True}, {"question": "Is fire cold?",
+                                                                               "answer": False}))
+    assert [q.answers for q in read_questions(questions("jsonl", "boolq.jsonl"), locate)] == [("yes",), ("no",)]
+
+
 def test_dotted_field_names_reach_into_nested_records(project):
     write, locate = project
-    write("qa.jsonl", jsonl({"q": {"text": "Who?"}, "answers": {"text": ["Tesla", "Nikola Tesla"]}}))
+    write("qa.jsonl", "\ufeff" + jsonl({"q": {"text": "Who?"}, "answers": {"text": ["Tesla", "Nikola Tesla"]}}))
     [q] = read_questions(questions("jsonl", "qa.jsonl", question="q.text", answer="answers"), locate)
     assert (q.question, q.answers) == ("Who?", ("Tesla", "Nikola Tesla"))
 
@@ -173,8 +180,8 @@ def test_question_without_any_answer_is_an_error(project):
 
 def test_unreadable_files_are_data_errors(project):
     write, locate = project
-    write("latin1.jsonl", '{"text": "caf\xe9"}\n'.encode("latin-1"))
-    assert "latin1.jsonl is not UTF-8 text (line 1)" in str(
+    write("latin1.jsonl", ('{"text": "ok"}\n' * 3 + '{"text": "caf\xe9"}\n').encode("latin-1"))
+    assert "latin1.jsonl is not UTF-8 text (line 4): byte 0xe9" in str(
         error_of(read_corpus, corpus("jsonl", "latin1.jsonl"), locate))
     assert "cannot read missing.jsonl" in str(error_of(read_corpus, corpus("jsonl", "missing.jsonl"), locate))
 
@@ -374,6 +381,14 @@ def test_hf_identity_pins_a_commit_from_the_revision_or_the_local_hub_cache(tmp_
     assert source_identity(source) == "org/data@v2"
     source["args"]["revision"] = "f" * 40
     assert source_identity(source) == "org/data@" + "f" * 40
+
+
+def test_hf_dataset_named_by_a_dataset_parameter_frees_id_for_the_record_field():
+    from ragdsl.data.hf import dataset_name, field_args
+
+    args = {**HF_ARGS, "dataset": "org/other", "id": "qid"}
+    assert (dataset_name(args), field_args(args)["id"]) == ("org/other", "qid")
+    assert (dataset_name(HF_ARGS), field_args(HF_ARGS)["id"]) == ("org/data", "id")
 
 
 # ---------------------------------------------------------------- identity, describe, licence

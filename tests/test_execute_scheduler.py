@@ -25,7 +25,7 @@ from ragdsl.plan.planner import plan_graph
 
 
 def _node(node_id: str, kind: str, *upstream: str, value: int = 0) -> Node:
-    return Node(node_id, kind, node_id.split(".", 1)[1], (), {"value": value}, (), 
+    return Node(node_id, kind, node_id.split(".", 1)[1], (), {"value": value}, (),
                 tuple(Input(f"in{i}", u) for i, u in enumerate(upstream)), (), Span("spec.rag", 3, 1, 3, 9))
 
 

@@ -242,7 +242,7 @@ def test_spec_json_is_plain_data_without_absolute_paths():
 def test_long_strings_are_shortened_in_plans():
     text = "Use the passages below to answer the question in a few words.\n{{ question }}"
     spec = describe_generation({"call": "inline", "args": {"text": text}}, GENERATOR, 64, 0.0)
-    assert spec.render()[0] == 'prompt_builder: PromptBuilder(template="Use the passages below to answer t…")'
+    assert spec.render()[0] == 'prompt_builder: PromptBuilder(template="Use the passages below to answer the …")'
     default = describe_generation({"call": "default_prompt", "args": {}}, GENERATOR, 64, 0.0)
     assert default.render()[0] == "prompt_builder: PromptBuilder(template=<default_prompt>)"
 

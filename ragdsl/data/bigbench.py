@@ -86,11 +86,16 @@ def ensure_extracted(cache: Path | None = None, sdist: Path | None = None) -> Pa
 
 def _build(sdist: Path, target: Path) -> None:
     verify(sdist)
-    with paths.atomic_dir(target) as build:
-        files = _extract(sdist, build)
-        manifest = {"requirement": REQUIREMENT, "sha256": SDIST_SHA256,
-                    "extractor": EXTRACTOR_VERSION, "files": files}
-        (build / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    try:
+        with paths.atomic_dir(target) as build:
+            files = _extract(sdist, build)
+            manifest = {"requirement": REQUIREMENT, "sha256": SDIST_SHA256,
+                        "extractor": EXTRACTOR_VERSION, "files": files}
+            text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+            (build / MANIFEST).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot write the dataset cache at {target.parent}: {exc.strerror or exc}",
+                        f"free some space, or set {paths.CACHE_ENV} to a writable folder") from None
 
 
 def verify(sdist: Path) -> None:

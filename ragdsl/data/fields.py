@@ -86,6 +86,8 @@ def _answers(value: object, name: str, where: str, origin: Origin) -> tuple[str,
             decoded = None
         if isinstance(decoded, list) and all(isinstance(v, str) for v in decoded):
             value = decoded
+    if isinstance(value, bool):
+        value = "yes" if value else "no"  # yes/no datasets (BoolQ) store the answer as a boolean
     items = value if isinstance(value, (list, tuple)) else [value]
     answers = unique_answers([_as_text(v, name, where, origin) for v in items if v is not None])
     if not answers:

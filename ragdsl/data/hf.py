@@ -30,7 +30,10 @@ _OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 def dataset_name(args: Mapping) -> str:
-    return next(str(args[k]) for k in _NAME_KEYS if args.get(k))
+    for key in _NAME_KEYS:
+        if args.get(key):
+            return str(args[key])
+    raise ValueError(f"hf_dataset call names no dataset: {dict(args)!r}")
 
 
 def field_args(args: Mapping) -> dict:

@@ -30,7 +30,7 @@ def decode_error(exc: UnicodeDecodeError, shown: str, where: str = "") -> DataEr
 def jsonl_records(path: Path, shown: str) -> Records:
     """One JSON object per line; blank lines are skipped."""
     try:
-        handle = path.open(encoding="utf-8-sig")
+        handle = path.open("rb")  # decoded line by line, so a bad byte is reported on its own line
     except OSError as exc:
         raise open_error(exc, shown) from None
     return _jsonl(handle, shown)
@@ -38,23 +38,25 @@ def jsonl_records(path: Path, shown: str) -> Records:
 
 def _jsonl(handle, shown: str) -> Iterator[tuple[str, dict]]:
     with handle:
-        lineno = 0
-        try:
-            for lineno, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError as exc:
-                    raise DataError(f"line {lineno} of {shown} is not valid JSON: {exc}",
-                                    "each line must hold one complete JSON object") from None
-                if not isinstance(record, dict):
-                    kind = type(record).__name__
-                    raise DataError(f"line {lineno} of {shown} holds a JSON {kind}, not an object",
-                                    'each line must be an object such as {"id": "1", "text": "..."}')
-                yield f"line {lineno}", record
-        except UnicodeDecodeError as exc:
-            raise decode_error(exc, shown, f"line {lineno + 1}") from None
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise decode_error(exc, shown, f"line {lineno}") from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise DataError(f"line {lineno} of {shown} is not valid JSON: {exc}",
+                                "each line must hold one complete JSON object") from None
+            if not isinstance(record, dict):
+                kind = "list" if isinstance(record, list) else type(record).__name__
+                raise DataError(f"line {lineno} of {shown} holds a JSON {kind}, not an object",
+                                'each line must be an object such as {"id": "1", "text": "..."}')
+            yield f"line {lineno}", record
 
 
 def csv_records(path: Path, shown: str, delimiter: str = ",") -> Records:

@@ -35,6 +35,20 @@ def _references(node: Node) -> list[tuple[str, object]]:
     return found
 
 
+def resolve_data_sources(graph: ExperimentGraph) -> None:
+    """Give corpus and question sources that are not files (bigbench, hf_dataset) their data version."""
+    from ragdsl.data import source_identity
+
+    for node_id in graph.order():
+        node = graph.node(node_id)
+        if node.kind not in ("corpus", "questions"):
+            continue
+        identity = source_identity(node.params["source"])
+        if identity is not None:
+            data = {**dict(node.data), f"source:{node.params['source']['call']}": identity}
+            graph.replace(replace(node, data=tuple(sorted(data.items()))))
+
+
 def resolve_weights(graph: ExperimentGraph) -> list[Diagnostic]:
     from ragdsl.models import ModelError, resolve_model
 

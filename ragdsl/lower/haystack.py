@@ -78,9 +78,7 @@ def to_yaml(pipeline: Any) -> str:
     """
     from haystack.marshal import YamlMarshaller
 
-    data = pipeline.to_dict()
-    _share_memory_stores(data)
-    return YamlMarshaller().marshal(data)
+    return YamlMarshaller().marshal(_exportable(pipeline.to_dict()))
 
 
 def from_yaml(text: str) -> Any:
@@ -143,15 +141,16 @@ def _fixed_params(type_name: str, resources: Resources) -> dict[str, Any]:
 _MEMORY_STORE = "haystack.document_stores.in_memory.document_store.InMemoryDocumentStore"
 
 
-def _share_memory_stores(data: Any) -> None:
+def _exportable(data: Any) -> Any:
+    """A copy of serialized pipeline data with nothing shared (no YAML anchors) and in-memory stores shared."""
     if isinstance(data, dict):
-        if data.get("type") == _MEMORY_STORE and isinstance(data.get("init_parameters"), dict):
-            data["init_parameters"]["shared"] = True
-        for value in data.values():
-            _share_memory_stores(value)
-    elif isinstance(data, list):
-        for value in data:
-            _share_memory_stores(value)
+        copy = {key: _exportable(value) for key, value in data.items()}
+        if copy.get("type") == _MEMORY_STORE and isinstance(copy.get("init_parameters"), dict):
+            copy["init_parameters"]["shared"] = True
+        return copy
+    if isinstance(data, list):
+        return [_exportable(value) for value in data]
+    return data
 
 
 def _names(mapping: Mapping[str, Any]) -> str:

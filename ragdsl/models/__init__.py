@@ -12,9 +12,9 @@ describes the catalog, the resolution order and identities.
 from ragdsl.models.catalog import CATALOG, ROLES, CatalogEntry
 from ragdsl.models.errors import FetchError, ModelError
 from ragdsl.models.load import cpu_has_bf16, load_causal_lm, pick_device, pick_dtype
-from ragdsl.models.materialize import materialize
-from ragdsl.models.pull import pull
+from ragdsl.models.prefetch import pull
 from ragdsl.models.resolve import ResolvedModel, resolve_model
+from ragdsl.models.weights import materialize
 
 __all__ = [
     "CATALOG",

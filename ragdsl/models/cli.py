@@ -18,7 +18,7 @@ import click
 from ragdsl.models.catalog import CATALOG
 from ragdsl.models.errors import ModelError
 from ragdsl.models.options import Option, choose, hub_option, short_identity, why
-from ragdsl.models.pull import SOURCES, pull
+from ragdsl.models.prefetch import SOURCES, pull
 from ragdsl.models.resolve import HUB_ID, catalog_entry, catalog_options
 from ragdsl.models.sources import HubSource
 

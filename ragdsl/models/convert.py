@@ -9,6 +9,7 @@ the 4-bit quantisation error already in the file.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from ragdsl.models.errors import ModelError
 from ragdsl.paths import atomic_dir
 
 STORED_DTYPE = "bfloat16"
-_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError, NotImplementedError)
 
 
 def convert_gguf(gguf: Path, target: Path, provenance: dict[str, str], *, tokenizer: str | None = None,
@@ -39,7 +39,7 @@ def convert_gguf(gguf: Path, target: Path, provenance: dict[str, str], *, tokeni
                 tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
             else:
                 tok = AutoTokenizer.from_pretrained(tokenizer)
-        except _LOAD_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001 - an untrusted file fails in many ways (struct.error, MemoryError, ...)
             what = f"the tokenizer {tokenizer}" if tokenizer and "model" in locals() else f"the GGUF file {gguf}"
             raise ModelError(f"transformers could not load {what}: {type(exc).__name__}: {_first_line(exc)}",
                              "check that the file is a complete GGUF of a causal LM architecture transformers "
@@ -76,10 +76,8 @@ def _drop_quantization(model: object) -> None:
         except AttributeError:
             config.quantization_config = None
     if hasattr(model, "is_quantized"):
-        try:
+        with contextlib.suppress(AttributeError):  # a read-only property derived from hf_quantizer
             model.is_quantized = False  # type: ignore[attr-defined]
-        except AttributeError:
-            pass  # a read-only property derived from hf_quantizer
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,6 @@ from ragdsl.models.hfcache import cached_snapshot, hub_cache_dir, hub_offline, r
 from ragdsl.models.packages import locate_parts, model_dir
 from ragdsl.models.sources import HubSource, PackagedSource
 
-
 _BUILD = {"gguf": "assembled, verified and converted", "zip": "assembled, verified and unpacked",
           "folder": "copied into the cache and verified"}
 

@@ -19,6 +19,9 @@ from ragdsl.ir.nodes import Node
 # Bump when what goes into a fingerprint, or a default value, changes meaning.
 FINGERPRINT_VERSION = 1
 
+# `data` entries that are identities rather than files (see ragdsl.ir.weights).
+IDENTITY_PREFIXES = ("weights:", "source:")
+
 
 @dataclass(frozen=True)
 class Fingerprint:
@@ -70,8 +73,8 @@ def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
     kind = canonical_json(node.kind)
     params_json = canonical_json(params)
     hashed_json = canonical_json(_with_hashes(params, data)) if data else params_json
-    # Model weights a node names (not upstream nodes) enter by their identity.
-    weights = [[k, v] for k, v in sorted(data.items()) if k.startswith("weights:")]
+    # Model weights and non-file data sources a node names enter by their identity.
+    weights = [[k, v] for k, v in sorted(data.items()) if k.startswith(IDENTITY_PREFIXES)]
     extra = f',"weights":{canonical_json(weights)}' if weights else ""
     material = (f'{{"inputs":{canonical_json([list(i) for i in inputs])},"kind":{kind},'
                 f'"params":{hashed_json},"version":{FINGERPRINT_VERSION}{extra}}}')

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from ragdsl.plan.fingerprint import IDENTITY_PREFIXES
 from ragdsl.plan.planner import CACHED, REUSE, RUN, Plan
 
 PLAN_FORMAT = "ragdsl.plan/1"
@@ -35,7 +36,8 @@ def plan_dict(plan: Plan) -> dict:
                 "params": a.node.params,
                 "inputs": [{"role": i.role, "node": i.node} for i in a.node.inputs],
                 "stages": [{"stage": s, "value": v} for s, v in a.node.stages],
-                "data": [{"path": p, "sha256": h} for p, h in a.node.data if not p.startswith("weights:")],
+                "data": [{"path": p, "sha256": h} for p, h in a.node.data if not p.startswith(IDENTITY_PREFIXES)],
+                "identities": {p: h for p, h in a.node.data if p.startswith(IDENTITY_PREFIXES)},
                 "weights": [{"use": w.use, "reference": w.reference, "source": w.locator,
                              "identity": w.identity, "status": w.status} for w in a.node.weights],
                 "source": {"file": a.node.span.file, "line": a.node.span.line, "col": a.node.span.col},

@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
-from ragdsl.execute.context import NodeContext, Output
+from ragdsl.execute.context import NodeContext, NodeFailed, Output
 from ragdsl.execute.runners._io import read_jsonl
 from ragdsl.execute.runners.model import materialize_model
 
 
-def embedder_folder(embedder, ctx: NodeContext):
-    """The local folder of an index's embedder, or None for keyword-only indexes."""
-    if embedder is None:
-        return None
-    if isinstance(embedder, dict) and "node" in embedder:
-        source = ctx.upstream(embedder).outputs.get("reference") or embedder
-        embedder = source
-    _, folder = materialize_model(embedder, "embedder", ctx)
+def model_folder(reference, role: str, ctx: NodeContext):
+    """The local folder of a model named by a node's params: a string, or a model node."""
+    if isinstance(reference, dict) and "node" in reference:
+        reference = ctx.upstream(reference).outputs["reference"]
+    _, folder = materialize_model(reference, role, ctx)
     return folder
 
 
 def run(ctx: NodeContext) -> Output:
-    from ragdsl.backends import get_backend, index_documents
+    from ragdsl.backends import Passage, embedding_dimension, get_backend, index_documents
 
     params = ctx.node.params
-    passages = list(read_jsonl(ctx.input("corpus").folder / "passages.jsonl"))
-    folder = embedder_folder(params.get("embedder"), ctx)
+    passages = [Passage(r["id"], r["text"], r.get("meta") or {})
+                for r in read_jsonl(ctx.input("corpus").folder / "passages.jsonl")]
+    embedder = params.get("embedder")
+    folder = None
+    if embedder is not None:
+        ctx.note("loading the embedder")
+        folder = model_folder(embedder, "embedder", ctx)
     store_spec = params["store"]
     backend = get_backend(store_spec["call"])
-    store = backend.create(store_spec["args"], embedding_dim=None)
+    store = backend.create(store_spec["args"], embedding_dimension(folder) if folder else None)
     ctx.started(total=len(passages), unit="passages")
-    index_documents(store, passages, folder, params["batch_size"], progress=ctx.advance)
+    reported = 0
+
+    def report(done: int) -> None:  # index_documents gives running totals; progress wants steps
+        nonlocal reported
+        ctx.advance(done - reported)
+        reported = done
+
+    try:
+        count = index_documents(store, passages, folder, params["batch_size"], progress=report)
+    except ValueError as exc:  # duplicate passage ids
+        raise NodeFailed(str(exc), "give every passage its own id (the corpus `id` field)") from exc
     backend.save(store, ctx.workdir / "store")
-    return Output({"passages": len(passages), "embedded": folder is not None, "store": store_spec["call"]})
+    embedder_ref = (ctx.upstream(embedder).outputs["reference"]
+                    if isinstance(embedder, dict) and "node" in embedder else embedder)
+    return Output({"passages": count, "store": store_spec, "embedder": embedder_ref})
+

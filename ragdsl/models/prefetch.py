@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ragdsl.models.catalog import CATALOG
 from ragdsl.models.errors import FetchError, ModelError
-from ragdsl.models.materialize import materialize
 from ragdsl.models.options import Option, choose, hub_option, option_for
 from ragdsl.models.resolve import HUB_ID, ResolvedModel, catalog_entry, catalog_options, from_option
 from ragdsl.models.sources import HubSource
+from ragdsl.models.weights import materialize
 
 SOURCES = ("hub", "packaged")
 

