@@ -266,11 +266,63 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
     sys.exit(EXIT_OK if outcome.ok else EXIT_USER)
 
 
+@cli.group()
+def data() -> None:
+    """Inspect datasets: counts, examples and licences."""
+
+
+@data.command(name="show")
+@click.argument("name")
+@click.option("--spec", "spec", type=click.Path(path_type=Path), default=None,
+              help="Describe the source of corpus/questions NAME declared in this spec.")
+@click.option("--domain", default=None, help="A named subset of a collection, e.g. biomedical.")
+@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True)
+@_set_option
+@_handle_errors
+def data_show(name: str, spec: Path | None, domain: str | None, examples: int,
+              overrides: tuple[str, ...]) -> None:
+    """Describe a dataset: a collection (squad_dev, coqa, ...) or a spec's corpus/questions NAME."""
+    from ragdsl.data import DataError, describe
+    from ragdsl.data.bigbench_sets import COLLECTIONS
+
+    if spec is not None:
+        compilation = _compile(spec, overrides, None)
+        nodes = [compilation.graph.node(n) for n in compilation.graph.order()]
+        found = [n for n in nodes if n.kind in ("corpus", "questions") and n.decl == name]
+        if not found:
+            from ragdsl.suggest import did_you_mean
+
+            names = sorted({n.decl for n in nodes if n.kind in ("corpus", "questions")})
+            raise UserError(f"no corpus or questions named '{name}' in {spec.as_posix()}. "
+                            f"{did_you_mean(name, names)} declared: {', '.join(names)}".replace(". .", "."))
+        node, files = found[0], compilation.graph.files
+        source = node.params["source"]
+
+        def locate(written: str) -> Path:
+            return files[dict(node.data)[written]]
+    elif name in COLLECTIONS:
+        source = {"call": "bigbench", "args": {"collection": name, "domain": domain, "titles": []}}
+
+        def locate(written: str) -> Path:
+            return Path(written)
+    else:
+        from ragdsl.suggest import did_you_mean
+
+        raise UserError(f"'{name}' is not a collection. {did_you_mean(name, COLLECTIONS)} collections: "
+                        f"{', '.join(COLLECTIONS)}; or name a spec's corpus/questions with --spec FILE")
+    try:
+        click.echo(describe(source, locate, examples=examples))
+    except DataError as exc:
+        raise UserError(str(exc)) from exc
+
+
 def _register_groups() -> None:
     # Command groups that live beside the code they drive; importing them is light.
     from ragdsl.execute.runs_cli import runs
+    from ragdsl.models.cli import models
 
     cli.add_command(runs)
+    cli.add_command(models)
 
 
 _register_groups()

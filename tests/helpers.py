@@ -28,3 +28,16 @@ def write_project(root: Path, spec: str, name: str = "spec.rag", with_base: bool
     path = root / name
     path.write_text((BASE if with_base else "") + spec)
     return path
+
+
+def isolate_weights(monkeypatch, tmp_path: Path) -> None:
+    """No hub, an empty hub cache and an empty ragdsl cache: weights resolve alike on every machine."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))
+
+
+def portable(plan: str) -> str:
+    """Packaged weights are installed on some machines and fetched at run time on others: same identity."""
+    return (plan.replace(" (fetched at run time)", "")
+            .replace('"status": "fetched at run time"', '"status": "available"'))

@@ -165,7 +165,7 @@ def test_team_a_uses_the_shared_declarations(run_cli, in_experiments, tmp_path: 
 
 
 def test_shared_corpora_plan_the_same_nodes_as_the_quickstart(run_cli, in_experiments, tmp_path: Path) -> None:
-    """Paths differ (../data vs data) but content and seed (7) are the same, so the fingerprints are too."""
+    """Declared in another file, the same sources and seed (7) give the same fingerprints."""
     shared = {n["id"]: n["fingerprint"] for n in _nodes(run_cli, "team_a.rag", tmp_path)}
     quick = {n["id"]: n["fingerprint"] for n in _nodes(run_cli, "quickstart.rag", tmp_path)}
     for node in ("corpus.biomed", "index.biomed_idx", "questions.biomed_qa"):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from helpers import isolate_weights, portable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GOLDENS_DIR = REPO_ROOT / "tests" / "goldens"
@@ -128,6 +129,7 @@ def _prepare_store(spec: Path, header: Header, store: Path) -> None:
 def test_plan(spec: Path, run_cli, golden, update_goldens: bool, tmp_path: Path,
               monkeypatch: pytest.MonkeyPatch) -> None:
     header = read_header(spec)
+    isolate_weights(monkeypatch, tmp_path)
     store = tmp_path / "store"  # never the default ./.ragdsl: a stray store would change the plan
     if header.record is not None or header.append:
         workdir = tmp_path / "case"
@@ -143,7 +145,7 @@ def test_plan(spec: Path, run_cli, golden, update_goldens: bool, tmp_path: Path,
     for fmt, suffix in formats.items():
         result = run_cli("compile", "--dry-run", spec.name, "--format", fmt, "--store", store, *header.args)
         assert result.exit_code == 0, result.stderr
-        golden(spec.with_suffix(suffix), result.stdout)
+        golden(spec.with_suffix(suffix), portable(result.stdout))
         assert warnings in (None, result.stderr), "diagnostics differ between output formats"
         warnings = result.stderr
     # Warnings get a golden only when there are any.

@@ -369,3 +369,12 @@ def test_cli_unknown_name_is_a_user_error_with_a_suggestion(isolated, command):
     assert "error: unknown model 'smollm2-135m'" in result.output
     assert "= help: did you mean 'smollm2-135m-instruct'?" in result.output
     assert "Traceback" not in result.output
+
+
+def test_docs_list_every_catalog_model_and_pinned_hash():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text(encoding="utf-8")
+    for name, entry in CATALOG.items():
+        assert f"| `{name}` |" in text, f"docs/models.md: the catalog table lacks {name}"
+        for source in entry.sources:
+            if isinstance(source, PackagedSource):
+                assert f"`sha256:{source.sha256}`" in text, f"docs/models.md: stale hash for {name}"

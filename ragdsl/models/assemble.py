@@ -40,7 +40,7 @@ def concatenate(locations: list[PartLocation], target: Path, expected: str) -> P
         with os.fdopen(fd, "wb") as out:
             for location in locations:
                 with open_part(location) as src:
-                    for block in iter(lambda src=src: src.read(_BLOCK), b""):
+                    while block := src.read(_BLOCK):
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != expected:

@@ -63,22 +63,20 @@ def models(ctx: click.Context) -> None:
 @_handle_errors
 def list_(fmt: str) -> None:
     """The catalog: each model's role, the source it resolves to now, and its identity."""
-    rows = []
-    for name, entry in CATALOG.items():
-        chosen = choose(catalog_options(entry))
-        rows.append({"name": name, "role": entry.role, "source": chosen.source, "available": chosen.available,
-                     "identity": chosen.identity, "locator": chosen.locator})
+    chosen = {name: choose(catalog_options(entry)) for name, entry in CATALOG.items()}
     if fmt == "json":
+        rows = [{"name": name, "role": CATALOG[name].role, "source": o.source, "available": o.available,
+                 "identity": o.identity, "locator": o.locator} for name, o in chosen.items()]
         click.echo(json.dumps(rows, indent=2))
         return
     table = [("name", "role", "source", "available", "identity")]
-    table += [(r["name"], r["role"], r["source"], "yes" if r["available"] else "no", short_identity(r["identity"]))
-              for r in rows]
+    table += [(name, CATALOG[name].role, o.source, "yes" if o.available else "no", short_identity(o.identity))
+              for name, o in chosen.items()]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    ready = sum(r["available"] for r in rows)
-    click.echo(f"\n{len(rows)} models, {ready} available now. `ragdsl models show NAME` explains a model's "
+    ready = sum(o.available for o in chosen.values())
+    click.echo(f"\n{len(chosen)} models, {ready} available now. `ragdsl models show NAME` explains a model's "
                "sources; `ragdsl models pull NAME` fetches it.")
 
 

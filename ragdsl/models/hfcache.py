@@ -19,6 +19,18 @@ _WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.
             "pytorch_model.bin.index.json")
 
 
+def hub_cache_shown() -> str:
+    """The hub cache as a user would type it: through the variable that sets it, or with ~."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(name):
+            return f"${name}"
+    if os.environ.get("HF_HOME"):
+        return "$HF_HOME/hub"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return "$XDG_CACHE_HOME/huggingface/hub"
+    return "~/.cache/huggingface/hub"
+
+
 def hub_cache_dir() -> Path:
     """$HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub."""
     for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):

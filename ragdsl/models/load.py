@@ -79,7 +79,7 @@ def load_causal_lm(folder: Path, precision: str = "auto", device: str = "auto") 
         raise ModelError(f"model folder {folder} does not exist", "run `ragdsl models pull NAME` to rebuild it")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype)
     except (OSError, ValueError, KeyError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"could not load a causal language model from {folder}: {text}",

@@ -152,12 +152,13 @@ def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[Ct
                  "a public QA collection from the BIG-bench source distribution on PyPI: fetched once "
                  "with `pip download`, content-hashed, never installed (`ragdsl data show`)",
                  (_p("collection", EnumT(BIGBENCH_COLLECTIONS), "which collection", required=True),
-                  _p("domain", StrT(), "a named subset: `biomedical` (SQuAD dev's medicine and biology "
-                     "articles) or a CoQA source domain such as `science`", None),
+                  _p("domain", StrT(), "a named subset: `biomedical` (medicine and biology Wikipedia articles "
+                     "from SQuAD dev and SQuAD-Shifts new-wiki) or a CoQA source domain such as `science`",
+                     None),
                   _p("titles", ListT(StrT()), "keep only passages of these articles", []))),
         CtorSpec("hf_dataset", category,
                  "a Hugging Face dataset (from the local datasets cache, or the hub where reachable)",
-                 (_p("id", StrT(), "the dataset id, e.g. rajpurkar/squad", required=True),
+                 (_p("dataset", StrT(), "the dataset id, e.g. rajpurkar/squad", required=True),
                   _p("split", StrT(), "the dataset split", "validation"),
                   _p("config", StrT(), "the dataset configuration name", None),
                   _p("revision", StrT(), "a branch, tag or commit to pin", None),

@@ -18,7 +18,7 @@ def run(ctx: NodeContext) -> Output:
     try:
         documents = read_corpus(params["source"], ctx.locate)
     except DataError as exc:
-        raise NodeFailed(str(exc), getattr(exc, "hint", "")) from exc
+        raise NodeFailed(exc.message, exc.hint) from exc
     if params.get("limit"):
         documents = documents[: params["limit"]]
     if not documents:

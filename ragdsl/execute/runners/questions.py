@@ -19,7 +19,7 @@ def run(ctx: NodeContext) -> Output:
         train, test = split_questions(questions, train=params.get("train") or 0, test=params.get("test"),
                                       seed=seed)
     except DataError as exc:
-        raise NodeFailed(str(exc), getattr(exc, "hint", "")) from exc
+        raise NodeFailed(exc.message, exc.hint) from exc
     write_jsonl(ctx.workdir / "train.jsonl", (_record(q) for q in train))
     write_jsonl(ctx.workdir / "test.jsonl", (_record(q) for q in test))
     write_jsonl(ctx.workdir / "all.jsonl", (_record(q) for q in questions))
