@@ -266,6 +266,39 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
     sys.exit(EXIT_OK if outcome.ok else EXIT_USER)
 
 
+@cli.command()
+@_spec_argument
+@click.argument("node")
+@click.option("--haystack", "haystack", is_flag=True, required=True,
+              help="Write the node's pipeline as Haystack YAML (the only format so far).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write here instead of stdout.")
+@_set_option
+@_store_option
+@_handle_errors
+def export(spec: Path, node: str, haystack: bool, output: Path | None, overrides: tuple[str, ...],
+           store_dir: Path | None) -> None:
+    """Export a rag or retrieve NODE as a standard Haystack pipeline (YAML).
+
+    The document stores come from the index nodes' results, so run the spec
+    first. Load it with `Pipeline.loads()`; in-memory stores are named after
+    their index node (see docs/lowering.md).
+    """
+    from ragdsl.execute.store import Store
+    from ragdsl.lower.export import ExportError, export_haystack
+
+    compilation = _compile(spec, overrides, store_dir)
+    try:
+        text = export_haystack(compilation, Store(store_dir), node)
+    except ExportError as exc:
+        raise UserError(str(exc)) from exc
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write(output, text)
+        click.echo(f"wrote {output.as_posix()}", err=True)
+
+
 @cli.group()
 def data() -> None:
     """Inspect datasets: counts, examples and licences."""

@@ -12,6 +12,7 @@ from ragdsl.diagnostics import Diagnostic
 from ragdsl.execute.store import Store
 from ragdsl.ir.expand import expand, experiment_seed
 from ragdsl.ir.graph import ExperimentGraph
+from ragdsl.ir.pipelines import attach_pipelines
 from ragdsl.ir.weights import resolve_data_sources, resolve_weights
 from ragdsl.plan.planner import Plan, plan_graph
 from ragdsl.semantics import CheckedSpec, check_spec
@@ -47,6 +48,7 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
         graph = expand(checked)
         resolve_data_sources(graph)
         resolution = resolve_weights(graph)
+        attach_pipelines(graph)
         plan = plan_graph(
             graph, store,
             spec=display_path(Path(path).resolve()),

@@ -41,6 +41,7 @@ class Node:
     stages: tuple[tuple[str, str], ...] = ()  # for retrieve/rag nodes: the pipeline's stages
     rank: tuple[int, ...] = ()  # positions of its sweep values as written, for listing order
     weights: tuple[Weights, ...] = ()  # model weights it uses; their identities are fingerprinted
+    pipeline: object = None  # retrieve/rag: the ragdsl.lower PipelineSpec it runs (not fingerprinted)
 
     @property
     def upstream(self) -> tuple[str, ...]:

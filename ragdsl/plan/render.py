@@ -38,6 +38,7 @@ def plan_dict(plan: Plan) -> dict:
                 "stages": [{"stage": s, "value": v} for s, v in a.node.stages],
                 "data": [{"path": p, "sha256": h} for p, h in a.node.data if not p.startswith(IDENTITY_PREFIXES)],
                 "identities": {p: h for p, h in a.node.data if p.startswith(IDENTITY_PREFIXES)},
+                "pipeline": a.node.pipeline.to_json() if a.node.pipeline is not None else None,
                 "weights": [{"use": w.use, "reference": w.reference, "source": w.locator,
                              "identity": w.identity, "status": w.status} for w in a.node.weights],
                 "source": {"file": a.node.span.file, "line": a.node.span.line, "col": a.node.span.col},
@@ -96,6 +97,8 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
         for w in a.node.weights:
             lines.append(f"    weights {w.use} {w.reference}: {w.locator}, {_short_identity(w.identity)}"
                          + ("" if w.status == "available" else f" ({w.status})"))
+        if a.node.pipeline is not None and a.node.kind == "rag":
+            lines.append("    haystack " + "\n             ".join(a.node.pipeline.render()))
         if a.node.inputs:
             lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
     lines.append("")

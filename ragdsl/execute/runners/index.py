@@ -28,7 +28,9 @@ def run(ctx: NodeContext) -> Output:
         folder = model_folder(embedder, "embedder", ctx)
     store_spec = params["store"]
     backend = get_backend(store_spec["call"])
-    store = backend.create(store_spec["args"], embedding_dimension(folder) if folder else None)
+    # Named after the node so the saved store is byte-for-byte reproducible.
+    store = backend.create(store_spec["args"], embedding_dimension(folder) if folder else None,
+                           name=ctx.node.id)
     ctx.started(total=len(passages), unit="passages")
     reported = 0
 

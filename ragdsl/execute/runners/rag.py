@@ -12,6 +12,8 @@ from ragdsl.execute.runners._io import read_jsonl, write_jsonl
 from ragdsl.execute.runners.index import model_folder
 from ragdsl.execute.runners.questions import load
 
+GENERATE_CHUNK = 32  # a multiple of LocalGenerator's batch size
+
 
 def generator_info(ctx: NodeContext, ref: dict):
     from ragdsl.lower import GeneratorInfo
@@ -57,9 +59,12 @@ def run(ctx: NodeContext) -> Output:
     if contexts is not None:
         documents = [[Document(id=d["id"], content=d["text"], meta=d.get("meta") or {}) for d in docs]
                      for docs in contexts]
-    ctx.note(f"generating {len(questions)} answers")
-    replies = generate(pipeline, spec, [q["question"] for q in questions], documents)
-    ctx.advance(len(questions))
+    texts = [q["question"] for q in questions]
+    replies: list[str] = []
+    for start in range(0, len(texts), GENERATE_CHUNK):  # chunks of whole batches: progress, same answers
+        end = start + GENERATE_CHUNK
+        replies += generate(pipeline, spec, texts[start:end], documents[start:end] if documents else None)
+        ctx.advance(len(texts[start:end]))
     write_jsonl(ctx.workdir / "answers.jsonl", (
         {"id": q["id"], "question": q["question"], "answers": q["answers"], "context": q.get("context"),
          "prediction": reply, **({"contexts": contexts[i]} if contexts is not None else {})}
