@@ -7,6 +7,7 @@ error (a bug in ragdsl).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import sys
@@ -78,7 +79,21 @@ _set_option = click.option("--set", "overrides", multiple=True, metavar="KIND.NA
 _spec_argument = click.argument("spec", type=click.Path(path_type=Path))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """Remembers the arguments it was invoked with, for run records (sys.argv is the host's in tests)."""
+
+    def main(self, args=None, *rest, **kwargs):
+        token = _ARGV.set(tuple(args) if args is not None else tuple(sys.argv[1:]))
+        try:
+            return super().main(args, *rest, **kwargs)
+        finally:
+            _ARGV.reset(token)
+
+
+_ARGV: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("ragdsl_argv", default=())
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ragdsl")
 def cli() -> None:
     """ragdsl: declare RAG experiments, see exactly what will run, and run them."""
@@ -244,7 +259,7 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
         sys.exit(EXIT_USER)
     store = Store(store_dir)
     options = RunOptions(jobs=jobs, heavy_jobs=heavy_jobs, keep_going=keep_going, progress=progress_mode,
-                         argv=tuple(sys.argv[1:]))
+                         argv=_ARGV.get())
     try:
         outcome, progress = run_plan(compilation, store, options)
     except KeyboardInterrupt:

@@ -34,7 +34,9 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     `target`; if another process finished the same target first, its copy wins.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    # The pid in the name lets a later run tell a dead process's leftovers from work in progress.
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-{os.getpid()}-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes 0700; cached folders are shared like any other
     try:
         yield tmp
         try:
@@ -46,3 +48,25 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def remove_stale_temporaries(root: Path) -> int:
+    """Delete `.tmp-*` folders below `root` left by processes that no longer exist (kill -9)."""
+    removed = 0
+    for tmp in root.glob("**/.tmp-*"):
+        parts = tmp.name.split("-")
+        pid = next((int(p) for p in reversed(parts[:-1]) if p.isdigit()), None)
+        if tmp.is_dir() and pid is not None and not _alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

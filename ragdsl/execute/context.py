@@ -31,6 +31,14 @@ class Result:
     outputs: dict
     folder: Path  # its artifacts (passages.jsonl, answers.jsonl, the saved index, ...)
     metrics: dict | None = None
+    data: dict = field(default_factory=dict)  # its input files and identities: path as written -> sha256
+
+    def locate(self, files: Mapping[str, Path], written: str) -> Path:
+        """A file this node read, e.g. the folder of a `local()` model, for a downstream node."""
+        sha = self.data.get(written)
+        if sha is None or sha not in files:
+            raise NodeFailed(f"{self.node} did not read a file named '{written}'")
+        return files[sha]
 
 
 @dataclass

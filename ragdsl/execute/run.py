@@ -12,6 +12,7 @@ from ragdsl.execute.runs import RunStore
 from ragdsl.execute.scheduler import Outcome, Scheduler
 from ragdsl.execute.store import Store
 from ragdsl.hashing import digest
+from ragdsl.paths import remove_stale_temporaries
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ def run_plan(compilation: Compilation, store: Store, options: RunOptions, stream
     plan, graph = compilation.plan, compilation.graph
     assert plan is not None and graph is not None
     stream = stream or sys.stderr
+    remove_stale_temporaries(store.root / "artifacts")
     progress = make_progress(stream, mode=options.progress)
     runs = RunStore(store.root)
     run_id = runs.start(

@@ -99,7 +99,7 @@ class Scheduler:
                     if action.op == REUSE:
                         # identical work to another node of this plan: same fingerprint, same result
                         results[node_id] = results[action.detail]
-                        self.store.record(node_id, self.store.result(action.fingerprint.value) or {})
+                        self.store.point(node_id, self.store.result(action.fingerprint.value) or {})
                         settle(node_id, "done")
                         self.progress.finished(node_id, "done", 0.0, f"same as {action.detail}")
                         self.runs.node_finished(self.run_id, node_id, status="done", seconds=0.0)
@@ -180,7 +180,8 @@ class Scheduler:
             record = {**record_for(action), "outputs": output.outputs, "metrics": output.metrics,
                       "seconds": round(seconds, 3), "seed": self.seed}
             self.store.record(node.id, record)
-            return "done", seconds, (Result(node.id, node.kind, fp, output.outputs, folder, output.metrics), output)
+            return "done", seconds, (Result(node.id, node.kind, fp, output.outputs, folder, output.metrics,
+                                   dict(action.fingerprint.data)), output)
         except NodeFailed as exc:
             return "failed", time.perf_counter() - start, (str(exc), exc.hint, False)
         except Exception as exc:  # a bug or an unexpected library error: keep the trace for the report
@@ -191,7 +192,7 @@ class Scheduler:
         fp = action.fingerprint.value
         record = self.store.result(fp) or {}
         return Result(action.node.id, action.node.kind, fp, record.get("outputs") or {},
-                      self.store.artifact_dir(fp), record.get("metrics"))
+                      self.store.artifact_dir(fp), record.get("metrics"), dict(action.fingerprint.data))
 
 
 def _detail(output: Output) -> str:

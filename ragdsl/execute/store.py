@@ -77,6 +77,11 @@ class Store:
         record = _read(self._node_path(node_id))
         return record if record and record.get("node") == node_id else None
 
+    def point(self, node_id: str, record: dict) -> None:
+        """Record that `node_id` has the result computed for another node (identical work)."""
+        atomic_write_text(self._node_path(node_id), json.dumps({**record, "node": node_id}, sort_keys=True,
+                                                               indent=2))
+
     def record(self, node_id: str, record: dict) -> None:
         """Save a finished node: its result first, then the per-id pointer."""
         record = {**record, "node": node_id}

@@ -12,6 +12,6 @@ from ragdsl.execute.context import NodeContext, NodeFailed, Output
 
 def run(ctx: NodeContext) -> Output:
     raise NodeFailed(
-        f"{ctx.node.id}: fine-tuning is not implemented in this version of ragdsl",
+        "fine-tuning is not implemented in this version of ragdsl",
         "plan it with `ragdsl compile --dry-run`; run the rest with `ragdsl run --keep-going`",
     )

@@ -9,9 +9,14 @@ from ragdsl.execute.runners.model import materialize_model
 
 def model_folder(reference, role: str, ctx: NodeContext):
     """The local folder of a model named by a node's params: a string, or a model node."""
+    locate = None
     if isinstance(reference, dict) and "node" in reference:
-        reference = ctx.upstream(reference).outputs["reference"]
-    _, folder = materialize_model(reference, role, ctx)
+        upstream = ctx.upstream(reference)
+        reference = upstream.outputs["reference"]
+
+        def locate(written: str):  # files named by the model node, e.g. local("weights/")
+            return upstream.locate(ctx.files, written)
+    _, folder = materialize_model(reference, role, ctx, locate)
     return folder
 
 

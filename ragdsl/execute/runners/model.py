@@ -5,12 +5,15 @@ from __future__ import annotations
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
 
 
-def materialize_model(source, role: str, ctx: NodeContext):
-    """Resolve a model reference and make sure its weights are on disk; returns (resolved, folder)."""
+def materialize_model(source, role: str, ctx: NodeContext, locate=None):
+    """Resolve a model reference and make sure its weights are on disk; returns (resolved, folder).
+
+    `locate` finds files the reference names (a `local()` folder); by default this node's own.
+    """
     from ragdsl.models import ModelError, materialize, resolve_model
 
     try:
-        resolved = resolve_model(source, role, ctx.locate)
+        resolved = resolve_model(source, role, locate or ctx.locate)
         if not resolved.available and not resolved.fetchable:
             raise NodeFailed(f"weights for '{resolved.reference}' are not available here", resolved.hint)
         folder = materialize(resolved, progress=ctx.note)

@@ -20,7 +20,7 @@ def generator_info(ctx: NodeContext, ref: dict):
 
     result = ctx.upstream(ref)
     if result.kind != "model":
-        raise NodeFailed(f"{ctx.node.id}: generating with {result.node} needs fine-tuning, "
+        raise NodeFailed(f"generating with {result.node} needs fine-tuning, "
                          "which this version of ragdsl does not run")
     out = result.outputs
     return GeneratorInfo(label=result.node, model=result.node, adapter=None,
