@@ -196,7 +196,9 @@ class Scheduler:
 
 
 def _detail(output: Output) -> str:
-    return ", ".join(f"{k} {v}" for k, v in output.outputs.items() if isinstance(v, (int, float, str)))[:80]
+    shown = [f"{k} {v}" for k, v in output.outputs.items()
+             if isinstance(v, (int, float)) or (isinstance(v, str) and len(v) <= 40)]
+    return ", ".join(shown)[:80]
 
 
 def _artifacts(folder: Path) -> list[str]:

@@ -19,6 +19,10 @@ from ragdsl.ir.nodes import Node
 # Bump when what goes into a fingerprint, or a default value, changes meaning.
 FINGERPRINT_VERSION = 1
 
+# Bump a kind's entry when its runner's results change meaning or shape: that
+# kind's cached results (and their dependents') are recomputed, no others.
+RUNNER_VERSIONS = {"questions": 2, "evaluate": 2, "report": 2}
+
 # `data` entries that are identities rather than files (see ragdsl.ir.weights).
 IDENTITY_PREFIXES = ("weights:", "source:")
 
@@ -76,6 +80,8 @@ def fingerprint_node(node: Node, upstream: dict[str, str]) -> Fingerprint:
     # Model weights and non-file data sources a node names enter by their identity.
     weights = [[k, v] for k, v in sorted(data.items()) if k.startswith(IDENTITY_PREFIXES)]
     extra = f',"weights":{canonical_json(weights)}' if weights else ""
+    runner = RUNNER_VERSIONS.get(node.kind, 1)
+    extra += f',"runner":{runner}' if runner != 1 else ""
     material = (f'{{"inputs":{canonical_json([list(i) for i in inputs])},"kind":{kind},'
                 f'"params":{hashed_json},"version":{FINGERPRINT_VERSION}{extra}}}')
     return Fingerprint(

@@ -67,4 +67,6 @@ def run(ctx: NodeContext) -> Output:
         table[label]["questions"] = len(answers)
         ctx.advance()
     write_jsonl(ctx.workdir / "scores.jsonl", rows)
-    return Output({"systems": len(systems), "not_computed": skipped}, metrics=table)
+    attribution = ctx.upstream(params["questions"]).outputs.get("attribution", "")
+    return Output({"systems": len(systems), "not_computed": skipped, "attribution": attribution},
+                  metrics=table)

@@ -9,7 +9,7 @@ from ragdsl.execute.runners._io import write_jsonl
 
 
 def run(ctx: NodeContext) -> Output:
-    from ragdsl.data import DataError, read_questions, split_questions
+    from ragdsl.data import DataError, attribution, read_questions, split_questions
 
     params = ctx.node.params
     seed = params.get("seed") if params.get("seed") is not None else ctx.seed
@@ -23,7 +23,8 @@ def run(ctx: NodeContext) -> Output:
     write_jsonl(ctx.workdir / "train.jsonl", (_record(q) for q in train))
     write_jsonl(ctx.workdir / "test.jsonl", (_record(q) for q in test))
     write_jsonl(ctx.workdir / "all.jsonl", (_record(q) for q in questions))
-    return Output({"questions": len(questions), "train": len(train), "test": len(test), "seed": seed})
+    return Output({"questions": len(questions), "train": len(train), "test": len(test), "seed": seed,
+                   "attribution": attribution(params["source"])})
 
 
 def _record(question) -> dict:

@@ -21,7 +21,11 @@ def run(ctx: NodeContext) -> Output:
         record_metrics = result.metrics or {}
         data[item.node] = {"metrics": record_metrics, "not_computed": result.outputs.get("not_computed", [])}
         sections.append(_section(item.node, record_metrics, result.outputs.get("not_computed", [])))
+    credits = sorted({line for item in ctx.node.inputs
+                      for line in ctx.results[item.node].outputs.get("attribution", "").splitlines() if line})
     markdown = f"# {title}\n\n" + "\n".join(sections)
+    if credits:
+        markdown += "\n## Data\n\n" + "\n".join(f"- {line}" for line in credits) + "\n"
     written = []
     formats = params.get("formats") or ["markdown"]
     if "markdown" in formats:
