@@ -8,22 +8,17 @@ error (a bug in ragdsl).
 from __future__ import annotations
 
 import contextvars
-import functools
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import click
 
 from ragdsl._version import __version__
+from ragdsl.cli_errors import EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, handle_errors
 from ragdsl.diagnostics import Diagnostic, render, summary
 
-EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
-
-
-class UserError(Exception):
-    """A problem with the command line or inputs, already explained in the message."""
+_handle_errors = handle_errors()
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -48,30 +43,6 @@ def _emit_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
         return
     for d in diagnostics:
         click.echo(render(d, sources) + "\n", err=True)
-
-
-def _handle_errors(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_USER)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
-            if os.environ.get("RAGDSL_DEBUG"):
-                traceback.print_exc()
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in ragdsl. Please report it with the spec that triggered it "
-                       "(set RAGDSL_DEBUG=1 to print the traceback).", err=True)
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
 
 
 _set_option = click.option("--set", "overrides", multiple=True, metavar="KIND.NAME.PARAM=VALUE",

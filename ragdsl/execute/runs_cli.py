@@ -7,46 +7,24 @@ input (unknown or ambiguous run id, unreadable store), 2 an internal error.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import shlex
-import sys
 import time
-import traceback
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from ragdsl.cli_errors import handle_errors
 from ragdsl.execute.progress import first_line, format_seconds, format_table
 from ragdsl.execute.runs import NodeRun, RunDetail, RunStore, RunStoreError, RunSummary
 from ragdsl.execute.store import Store
 
-EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 _STORE_KEY = "ragdsl.runs.store"
 _METRICS_SHOWN = 3
 
 
-def _handle_errors(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except RunStoreError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_USER)
-        except Exception as exc:  # noqa: BLE001 - internal errors end here, as in ragdsl.cli
-            if os.environ.get("RAGDSL_DEBUG"):
-                traceback.print_exc()
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                       "This is a bug in ragdsl. Please report it (set RAGDSL_DEBUG=1 to print the traceback).",
-                       err=True)
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
+_handle_errors = handle_errors(RunStoreError)
 
 
 def _store_option(func):

@@ -7,14 +7,11 @@ download or verification), 2 an internal error.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import sys
-import traceback
 
 import click
 
+from ragdsl.cli_errors import handle_errors
 from ragdsl.models.catalog import CATALOG
 from ragdsl.models.errors import ModelError
 from ragdsl.models.options import Option, choose, hub_option, short_identity, why
@@ -22,32 +19,7 @@ from ragdsl.models.prefetch import SOURCES, pull
 from ragdsl.models.resolve import HUB_ID, catalog_entry, catalog_options
 from ragdsl.models.sources import HubSource
 
-EXIT_USER, EXIT_INTERNAL = 1, 2
-
-
-def _handle_errors(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except ModelError as exc:
-            click.echo(f"error: {exc}", err=True)
-            if exc.hint:
-                click.echo(f"  = help: {exc.hint}", err=True)
-            sys.exit(EXIT_USER)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
-            if os.environ.get("RAGDSL_DEBUG"):
-                traceback.print_exc()
-            click.echo(f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in ragdsl. Please report it "
-                       "(set RAGDSL_DEBUG=1 to print the traceback).", err=True)
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
+_handle_errors = handle_errors(ModelError)
 
 
 @click.group(invoke_without_command=True)
