@@ -49,6 +49,11 @@ def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | 
         embedder = _document_embedder(embedder_folder, batch_size, device)
         embedder.warm_up()
 
+    if embedder is not None:
+        # Batches of similar length pad less: what SentenceTransformer.encode does within one
+        # call, kept across our batches (measured ~1.3x on SQuAD passages). Order does not
+        # matter to the store, which keys documents by id.
+        documents.sort(key=lambda d: (len(d.content or ""), d.id))
     done = 0
     for start in range(0, len(documents), batch_size):
         batch = documents[start:start + batch_size]
