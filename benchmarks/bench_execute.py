@@ -17,7 +17,8 @@ Three measurements, each against a baseline measured in the same run:
 Data: the BIG-bench SQuAD-dev biomedical subset cut like the quickstart's corpus (sentences, 3 with
 overlap 1: 919 passages), or with --data local the repository's experiments/data/biomed files.
 Models are warmed up before anything is timed; ragdsl and the baseline alternate which goes first
-from one repeat to the next; the median of --repeat runs is reported, with the range.
+from one repeat to the next (retrieval takes turns every 10 questions, so a busy spell on a shared
+machine falls on both sides); the median of --repeat runs is reported, with the range.
 
     python benchmarks/bench_execute.py                  # 919 passages, 200 questions, 3 repeats
     python benchmarks/bench_execute.py --smoke          # tiny sizes, 1 repeat, < 60 s (CI)
@@ -53,6 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 EMBEDDER = "all-minilm-l6-v2"
 TARGET_RATIO = 0.95
 RERUN_TARGET = 1.5  # a cached re-run within 1.5x of `ragdsl compile --dry-run`
+RETRIEVAL_BLOCK = 10  # questions per turn when ragdsl and the baseline take turns
 
 SOURCES = {
     "bigbench": ('bigbench("squad_dev", domain = "biomedical")', 'bigbench("squad_dev", domain = "biomedical")'),
@@ -435,8 +437,8 @@ def _embedding_diagnostics(setup: Setup, batch_size: int, encoder: Any) -> dict:
 # ----------------------------------------------------------------------------- retrieval
 
 
-def ragdsl_retrieval(setup: Setup, key: str, index_results: dict, questions: list[str]) -> tuple[Any, Any]:
-    """(setup callable, query callable) for ragdsl's retrieve path, as the retrieve runner runs it."""
+def ragdsl_retrieval(setup: Setup, key: str, index_results: dict) -> tuple[Any, Any]:
+    """(build, query) callables for ragdsl's retrieve path, as the retrieve runner runs it."""
     from ragdsl.execute.runners.retrieve import retrieval_pipeline
     from ragdsl.lower.run import retrieve
 
@@ -450,16 +452,15 @@ def ragdsl_retrieval(setup: Setup, key: str, index_results: dict, questions: lis
         pipeline.warm_up()
         state.update(spec=spec, pipeline=pipeline)
 
-    def query() -> list[list[str]]:
+    def query(questions: list[str]) -> list[list[str]]:
         found = retrieve(state["pipeline"], state["spec"], questions)
         return [[d.id for d in docs] for docs in found]
 
     return build, query
 
 
-def haystack_retrieval(method: str, store_file: Path, model_folder: Path | None, top_k: int,
-                       questions: list[str]) -> tuple[Any, Any]:
-    """(setup callable, query callable) for the same retrieval written by hand."""
+def haystack_retrieval(method: str, store_file: Path, model_folder: Path | None, top_k: int) -> tuple[Any, Any]:
+    """(build, query) callables for the same retrieval written by hand."""
     from haystack import Pipeline
     from haystack.components.joiners import DocumentJoiner
     from haystack.components.retrievers.in_memory import InMemoryBM25Retriever, InMemoryEmbeddingRetriever
@@ -495,7 +496,7 @@ def haystack_retrieval(method: str, store_file: Path, model_folder: Path | None,
         pipeline.warm_up()
         state.update(pipeline=pipeline, inputs=inputs, output=output)
 
-    def query() -> list[list[str]]:
+    def query(questions: list[str]) -> list[list[str]]:
         pipeline, inputs, output = state["pipeline"], state["inputs"], state["output"]
         results = []
         for q in questions:
@@ -504,6 +505,27 @@ def haystack_retrieval(method: str, store_file: Path, model_folder: Path | None,
         return results
 
     return build, query
+
+
+def interleaved_queries(sides: list[tuple[str, Callable[[list[str]], list]]], questions: list[str],
+                        repeat: int, block: int = RETRIEVAL_BLOCK) -> tuple[Timings, dict[str, list]]:
+    """Each side answers the questions `block` at a time, the sides taking turns (and turns about which
+    goes first), so a busy spell on a shared machine falls on both; per-pass totals per side."""
+    timings, answers = Timings(), {}
+    blocks = [questions[i:i + block] for i in range(0, len(questions), block)]
+    for r in range(repeat):
+        gc.collect()
+        totals = dict.fromkeys((name for name, _ in sides), 0.0)
+        answers = {name: [] for name, _ in sides}
+        for j, chunk in enumerate(blocks):
+            shift = (r + j) % len(sides)
+            for name, fn in sides[shift:] + sides[:shift]:
+                start = time.perf_counter()
+                answers[name] += fn(chunk)
+                totals[name] += time.perf_counter() - start
+        for name, seconds in totals.items():
+            timings.add(name, seconds)
+    return timings, answers
 
 
 def bench_retrieval(setup: Setup, indexing: dict, top_k: int, repeat: int) -> dict:
@@ -527,22 +549,20 @@ def bench_retrieval(setup: Setup, indexing: dict, top_k: int, repeat: int) -> di
         node = setup.nodes[f"retrieve.{method}"]
         (index_id,) = {i for i in index_results if i in json.dumps(node.params["retrieve"])}
         store_file = index_results[index_id].folder / "store" / "store.json"
-        r_build, r_query = ragdsl_retrieval(setup, f"retrieve.{method}", index_results, setup.questions)
-        h_build, h_query = haystack_retrieval(method, store_file, setup.model_folder, top_k, setup.questions)
-        # One untimed pass per side: first-query costs (BM25 statistics, torch kernels) paid equally.
-        warm = setup.questions[:3]
-        for build, query in (ragdsl_retrieval(setup, f"retrieve.{method}", index_results, warm),
-                             haystack_retrieval(method, store_file, setup.model_folder, top_k, warm)):
-            build()
-            query()
+        r_build, r_query = ragdsl_retrieval(setup, f"retrieve.{method}", index_results)
+        h_build, h_query = haystack_retrieval(method, store_file, setup.model_folder, top_k)
         build_t, _ = alternating([("ragdsl", r_build), ("haystack", h_build)], repeat)
-        query_t, last = alternating([("ragdsl", r_query), ("haystack", h_query)], repeat)
+        # One untimed pass over a few questions per side: first-query costs paid equally.
+        r_query(setup.questions[:3])
+        h_query(setup.questions[:3])
+        query_t, answers = interleaved_queries([("ragdsl", r_query), ("haystack", h_query)], setup.questions,
+                                               repeat)
         n = len(setup.questions)
         row = {
             "questions_per_s": {side: rate(n, v) for side, v in query_t.values.items()},
             "setup_seconds": build_t.summary(),
-            "same_results": last["ragdsl"] == last["haystack"],
-            "differing_questions": sum(a != b for a, b in zip(last["ragdsl"], last["haystack"])),
+            "same_results": answers["ragdsl"] == answers["haystack"],
+            "differing_questions": sum(a != b for a, b in zip(answers["ragdsl"], answers["haystack"])),
         }
         row["ratio"] = row["questions_per_s"]["ragdsl"]["median"] / row["questions_per_s"]["haystack"]["median"]
         out[method] = row
@@ -615,11 +635,13 @@ def to_markdown(result: dict) -> str:
     m, cfg = result["machine"], result["config"]
     lines = [
         f"Machine: {m['cpus']} CPUs ({m['cpus_usable']} usable, {m['processor']}), torch {m['torch']} with "
-        f"{m['torch_threads']} threads ({m['torch_interop_threads']} inter-op), Python {m['python']}, "
+        f"{m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''} "
+        f"({m['torch_interop_threads']} inter-op), Python {m['python']}, "
         f"haystack-ai {m['haystack']}, sentence-transformers {m['sentence_transformers']}; load average "
         f"{m['load_average_start']} at the start, {m.get('load_average_end')} at the end"
         + (f"; env {m['env']}" if m["env"] else ""),
-        f"Data: {cfg['data']} ({cfg['passages']} passages of {cfg['available_passages']} after splitting, "
+        f"Data: {cfg['data']} ({cfg['passages']} passages of {cfg['available_passages']} after splitting"
+        f"{', the corpus repeated under new ids' if cfg['passages'] > cfg['available_passages'] else ''}, "
         f"{cfg['questions']} questions); batch size {cfg['batch_size']}, top_k {cfg['top_k']}; "
         f"median of {cfg['repeat']} (range in brackets)",
     ]
@@ -699,6 +721,9 @@ def _seconds(s: dict) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars on every model load
     if args.threads:
         import torch
 
@@ -736,7 +761,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                "(default: torch's own choice)")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the model-only reference rows (SentenceTransformer.encode)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes and 1 repeat: a quick check (CI)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, 1 repeat, local data, 1 torch thread: a quick check (CI)")
     parser.add_argument("--full", action="store_true", help="also time the quickstart's cached re-run")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
@@ -746,6 +772,9 @@ def main(argv: list[str] | None = None) -> int:
         args.repeat = args.repeat or 1
         args.data = args.data or "local"
         args.no_reference = True
+        # One torch thread: a smoke run checks, it does not measure, and on a busy 2-core machine two
+        # threads can make each single-question embedding 10x slower (see benchmarks/README.md).
+        args.threads = args.threads or 1
     args.questions = max(1, args.questions or 200)
     args.repeat = max(1, args.repeat or 3)
     args.data = args.data or "bigbench"
