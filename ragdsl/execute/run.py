@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ def run_plan(compilation: Compilation, store: Store, options: RunOptions, stream
     plan, graph = compilation.plan, compilation.graph
     assert plan is not None and graph is not None
     stream = stream or sys.stderr
+    # Libraries' own progress bars would interleave with ragdsl's display.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     remove_stale_temporaries(store.root / "artifacts")
     progress = make_progress(stream, mode=options.progress)
     runs = RunStore(store.root)
