@@ -13,12 +13,11 @@ memory is freed with them and two loads never see each other's documents.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ragdsl.execute.store import atomic_write
 from ragdsl.lower.spec import BM25_MEMORY, DENSE_MEMORY
 
 STORE_FILE = "store.json"
@@ -49,7 +48,8 @@ class MemoryBackend:
         documents = sorted(store.storage.values(), key=lambda d: d.id)
         data["documents"] = [doc.to_dict(flatten=False) for doc in documents]
         data["ragdsl"] = {"format": FORMAT, "documents": len(documents)}
-        _write_atomically(folder / STORE_FILE, data)
+        atomic_write(folder / STORE_FILE,
+                     lambda f: json.dump(data, f, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
     def load(self, folder: Path) -> Any:
         from haystack import Document
@@ -68,27 +68,3 @@ class MemoryBackend:
 
     def describe(self, params: dict) -> str:
         return f"in-memory ({params.get('bm25', 'BM25L')})"
-
-
-def _write_atomically(path: Path, data: object) -> None:
-    """JSON into `path`, all or nothing: a crash leaves the old file (or none), never a partial one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
