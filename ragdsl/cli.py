@@ -75,8 +75,10 @@ def cli() -> None:
 @_set_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="How diagnostics are printed (json: a list on stdout).")
+@click.option("--online", is_flag=True,
+              help="Also contact each server-backed document store (Elasticsearch) the specs name.")
 @_handle_errors
-def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str) -> None:
+def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str, online: bool) -> None:
     """Check specs for errors without planning or running anything."""
     from ragdsl.semantics import check_spec
 
@@ -84,12 +86,22 @@ def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str) -> None
     everything: list[Diagnostic] = []
     for spec in _spec_files(specs):
         checked = check_spec(spec, list(overrides))
-        everything += checked.diagnostics
+        diagnostics = list(checked.diagnostics)
+        if online and checked.ok:
+            from ragdsl.backends.online import check_stores
+
+            answered, problems = check_stores(checked, spec)
+            diagnostics += problems
+            if fmt == "text":
+                for answer in answered:
+                    click.echo(f"{spec.as_posix()}: {answer.node}: {answer.line}")
+        ok = not any(d.is_error for d in diagnostics)
+        everything += diagnostics
         if fmt == "text":
-            _emit_diagnostics(checked.diagnostics, checked.sources())
-            status = "ok" if checked.ok else "failed"
-            click.echo(f"{spec.as_posix()}: {status} ({summary(checked.diagnostics)})", err=not checked.ok)
-        failed |= not checked.ok
+            _emit_diagnostics(diagnostics, checked.sources())
+            status = "ok" if ok else "failed"
+            click.echo(f"{spec.as_posix()}: {status} ({summary(diagnostics)})", err=not ok)
+        failed |= not ok
     if fmt == "json":
         _emit_diagnostics(everything, {}, "json")
     sys.exit(EXIT_USER if failed else EXIT_OK)

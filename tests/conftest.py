@@ -93,3 +93,38 @@ def golden(update_goldens: bool) -> Callable[[Path, str], None]:
         check_golden(path, actual, update_goldens)
 
     return compare
+
+
+# ------------------------------------------------------------------ Elasticsearch
+
+
+@pytest.fixture(scope="session")
+def es_url(tmp_path_factory: pytest.TempPathFactory):
+    """The URL of an Elasticsearch-compatible server for tests marked `elasticsearch`.
+
+    A real cluster when ES_URL is set; otherwise noida-db, started here on a free
+    loopback port (one per xdist worker) and killed at the end. Without noida-db the
+    tests are skipped locally, and fail under CI=true, where they must really run.
+    """
+    from es_server import NoidaServer, noida_binary
+
+    url = os.environ.get("ES_URL")
+    if url:
+        yield url
+        return
+    if noida_binary() is None:
+        message = "no ES_URL and noida-db is not installed (pip install noida-db)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = NoidaServer(tmp_path_factory.mktemp("noida") / "data").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_elasticsearch() -> bool:
+    """Whether the tests talk to a real cluster (ES_URL), not the emulator."""
+    return bool(os.environ.get("ES_URL"))

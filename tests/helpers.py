@@ -31,7 +31,11 @@ def write_project(root: Path, spec: str, name: str = "spec.rag", with_base: bool
 
 
 def isolate_weights(monkeypatch, tmp_path: Path) -> None:
-    """No hub, an empty hub cache and an empty ragdsl cache: weights resolve alike on every machine."""
+    """No hub, an empty hub cache and an empty ragdsl cache: weights resolve alike on every machine.
+
+    The plan's training-time estimates are for a fixed 2-core CPU, not this machine.
+    """
+    monkeypatch.setenv("RAGDSL_DEVICE", "cpu:2")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))

@@ -20,7 +20,8 @@ LIBRARIES = sorted((EXPERIMENTS_DIR / "shared").glob("*.rag"))
 ALL_SPECS = SPECS + LIBRARIES
 DATA_DIR = EXPERIMENTS_DIR / "data"
 
-EXPECTED_EXAMPLES = {"quickstart", "retrieval_comparison", "finetuning_sweep", "team_a"}
+EXPECTED_EXAMPLES = {"quickstart", "quickstart_elasticsearch", "retrieval_comparison", "finetuning_sweep",
+                     "finetune_samples", "team_a"}
 
 
 def _rel(path: Path) -> str:
@@ -115,12 +116,16 @@ def test_quickstart_stays_small_enough_to_run_on_a_cpu(run_cli, in_experiments, 
     nodes = _nodes(run_cli, "quickstart.rag", tmp_path)
     kinds = [n["kind"] for n in nodes]
     assert "finetune" not in kinds
-    assert kinds.count("model") == 1 and kinds.count("rag") == 1
+    assert kinds.count("model") == 2 and kinds.count("rag") == 1  # the generator and the judge
     (questions,) = [n for n in nodes if n["kind"] == "questions"]
     assert questions["params"]["test"] <= 20
     (evaluation,) = [n for n in nodes if n["kind"] == "evaluate"]
-    assert evaluation["params"]["judge"] is None
-    assert {"exact_match", "f1", "recall@5"} <= set(evaluation["params"]["metrics"])
+    assert {"accuracy", "completeness", "exact_match", "f1", "recall@5"} <= set(evaluation["params"]["metrics"])
+    judge = evaluation["params"]["judge"]["node"]
+    generators = {i["node"] for n in nodes if n["kind"] == "rag" for i in n["inputs"] if i["role"] == "generator"}
+    assert judge not in generators
+    (report,) = [n for n in nodes if n["kind"] == "report"]
+    assert report["params"]["formats"] == ["markdown", "html"]
 
 
 def test_retrieval_comparison_sweeps_top_k_for_three_retrievers(run_cli, in_experiments, tmp_path: Path) -> None:

@@ -131,3 +131,10 @@ def test_the_probe_notices_an_attempted_import(project):
     (project / "tries_torch.py").write_text("try:\n    import torch.nn\nexcept ImportError:\n    pass\n")
     result = _probe(None, project, extra=("tries_torch",))
     assert "torch" in result["attempted"]
+
+
+def test_the_elasticsearch_backend_imports_its_client_only_when_used(project):
+    modules = ("ragdsl.backends.elasticsearch", "ragdsl.backends.elasticsearch.indexer",
+               "ragdsl.backends.elasticsearch.retry", "ragdsl.backends.online")
+    result = _probe(None, project, extra=modules)
+    assert result["loaded"] == [] and result["attempted"] == [], result

@@ -374,10 +374,12 @@ def test_the_report_has_the_metric_table(ran):
     report = (artifacts(ran.root, ran.fp("report.summary")) / "report.md").read_text()
     metrics = result_record(ran.root, ran.fp("evaluate.compare"))["metrics"]
     assert report.startswith("# End to end\n")
-    assert "| system | questions | exact_match | f1 | mrr | recall@2 |" in report
-    for system, table in metrics.items():
-        cells = " | ".join(f"{table[m]:.3f}" for m in ("exact_match", "f1", "mrr", "recall@2"))
-        assert f"| {system} | {TEST} | {cells} |" in report
+    assert "| system | questions | exact_match | f1 | recall@2 | mrr |" in report
+    for system, table in metrics.items():  # each mean with its bootstrap 95% CI
+        row = next(line for line in report.splitlines() if line.startswith(f"| {system} | {TEST} | "))
+        means = [float(cell.split(" [")[0]) for cell in row.strip("| ").split(" | ")[2:]]
+        assert means == [pytest.approx(round(table[m], 3)) for m in ("exact_match", "f1", "recall@2", "mrr")]
+    assert (artifacts(ran.root, ran.fp("report.summary")) / "report.html").is_file()
 
 
 # ----------------------------------------------------------------- 2. a second run
@@ -420,7 +422,7 @@ def test_changing_the_metrics_reruns_only_evaluate_and_report(ran, tmp_path, exe
         assert set(metrics[system]) == {"f1", "questions"}
         assert metrics[system]["f1"] == pytest.approx(old[system]["f1"]), "same answers, same f1"
     report = (artifacts(root, planned["report.summary"]["fingerprint"]) / "report.md").read_text()
-    assert "| system | questions | f1 |" in report and "recall@2" not in report
+    assert "| system | questions | f1 |" in report and "recall@2" not in report.split("## Spec")[0]
 
     executed.clear()  # both versions stay in the store: going back runs nothing
     run_ok(root)
@@ -503,7 +505,7 @@ def test_runs_lists_the_run_and_shows_its_nodes(ran):
     artifacts_of = {n["id"]: n["artifacts"] for n in detail["nodes"]}
     assert artifacts_of["rag.compare.chat"] == ["answers.jsonl"]
     assert artifacts_of["retrieve.compare.rag"] == ["contexts.jsonl"]
-    assert artifacts_of["report.summary"] == ["report.md"]
+    assert artifacts_of["report.summary"] == ["plots", "report.html", "report.md"]
 
 
 def test_a_run_record_keeps_the_command_line(ran, tmp_path):
@@ -689,6 +691,7 @@ FINETUNE = SPEC.replace("  test = 6\n", "  train = 2\n  test = 6\n").replace(
 finetune tuned {
   base = gen
   data = qa.train
+  method = qlora()
 }
 
 evaluate base_only {
@@ -709,8 +712,8 @@ def test_a_finetune_node_fails_clearly_and_keep_going_runs_the_rest(ran, tmp_pat
     assert "Traceback" not in result.stderr + result.stdout
     declared = f"spec.rag:{spec_line('finetune tuned', FINETUNE)}:1"
     assert re.search(rf"^error: finetune\.tuned failed \(declared at {re.escape(declared)}\): "
-                     r".*fine-tuning is not implemented", result.stderr, re.MULTILINE), result.stderr
-    assert "= help:" in result.stderr and "--keep-going" in result.stderr
+                     r".*qlora quantises the base model", result.stderr, re.MULTILINE), result.stderr
+    assert "= help:" in result.stderr and "lora(" in result.stderr
     statuses = node_statuses(root, result.run_id)
     assert statuses["finetune.tuned"] == "failed"
     for node_id in ("rag.compare.tuned", "evaluate.compare", "report.summary"):

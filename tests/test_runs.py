@@ -469,3 +469,49 @@ def test_bad_options_are_usage_errors(cli, tmp_path):
 def test_metrics_text():
     assert metrics_text({}) == "-"
     assert metrics_text({"f1": 1 / 3, "name": "x", "list": [1, 2]}) == 'f1=0.3333, name=x, list=[1, 2]'
+
+
+# -- ragdsl runs compare ------------------------------------------------------------------------------------
+
+def _evaluated(store: RunStore, metrics: dict | None, fingerprint: str = "c" * 64, spec: str = "experiments/ok.rag"):
+    nodes = [(n, k, fingerprint if k == "evaluate" else fp, op) for n, k, fp, op in NODES]
+    run_id = start(store, spec=spec, nodes=nodes)
+    store.node_finished(run_id, "evaluate.compare", status="done" if metrics else "failed", seconds=1.0,
+                        metrics=metrics)
+    store.finish(run_id, "ok" if metrics else "failed")
+    return run_id
+
+
+def test_runs_compare_shows_metric_differences_per_system(cli, tmp_path):
+    root = tmp_path / ".ragdsl"
+    with RunStore(root) as store:
+        a = _evaluated(store, {"base": {"f1": 0.4, "accuracy": 0.5, "questions": 20}, "tuned": {"f1": 0.5}})
+        b = _evaluated(store, {"base": {"f1": 0.45, "accuracy": 0.5, "questions": 20}, "new": {"f1": 0.7}},
+                       fingerprint="e" * 64)
+    result = cli("compare", a, b, "--store", str(root))
+    assert result.exit_code == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[3:]]
+    assert rows[0] == ["evaluation", "system", "metric", "A", "B", "B", "-", "A"]
+    assert rows[1:] == [["evaluate.compare", "base", "accuracy", "0.5000", "0.5000", "+0.0000"],
+                        ["evaluate.compare", "base", "f1", "0.4000", "0.4500", "+0.0500"],
+                        ["evaluate.compare", "new", "f1", "missing", "0.7000", "-"],
+                        ["evaluate.compare", "tuned", "f1", "0.5000", "missing", "-"]]
+    data = json.loads(cli("compare", a, "latest", "--format", "json", "--store", str(root)).stdout)
+    assert data["format"] == "ragdsl.compare/1" and data["b"] == b
+    f1 = next(c for c in data["changes"] if c["system"] == "base" and c["metric"] == "f1")
+    assert f1["delta"] == pytest.approx(0.05) and f1["same_fingerprint"] is False
+
+
+def test_runs_compare_notes_cached_results_other_specs_and_failed_nodes(cli, tmp_path):
+    root = tmp_path / ".ragdsl"
+    with RunStore(root) as store:
+        a = _evaluated(store, {"base": {"f1": 0.4}})
+        b = _evaluated(store, {"base": {"f1": 0.4}})
+        c = _evaluated(store, None, spec="experiments/other.rag")
+    same = cli("compare", a, b, "--store", str(root)).stdout
+    assert "same fingerprint: same results" in same
+    other = cli("compare", a, c, "--store", str(root)).stdout
+    assert "note: the runs are of different specs (experiments/ok.rag and experiments/other.rag)" in other
+    assert other.splitlines()[-1].split() == ["evaluate.compare", "base", "f1", "0.4000", "missing", "-"]
+    unknown = cli("compare", a, "r1999", "--store", str(root))
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("error: no run 'r1999'")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from ragdsl.backends.base import DocumentStoreBackend
+from ragdsl.backends.base import BackendError, DocumentStoreBackend, ServerBackend
 from ragdsl.backends.indexing import Passage, embedding_dimension, index_documents
 
 ENTRY_POINT_GROUP = "ragdsl.backends"
@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "ragdsl.backends"
 # name -> "module:attribute", imported on first use
 BUILTIN: dict[str, str] = {
     "memory": "ragdsl.backends.memory:MemoryBackend",
+    "elasticsearch": "ragdsl.backends.elasticsearch:ElasticsearchBackend",
 }
 
 _loaded: dict[str, DocumentStoreBackend] = {}
@@ -56,5 +57,6 @@ def get_backend(name: str) -> DocumentStoreBackend:
     return backend
 
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "DocumentStoreBackend", "UnknownBackendError", "available_backends",
-           "get_backend", "index_documents", "embedding_dimension", "Passage"]
+__all__ = ["BUILTIN", "BackendError", "ENTRY_POINT_GROUP", "DocumentStoreBackend", "ServerBackend",
+           "UnknownBackendError", "available_backends", "get_backend", "index_documents", "embedding_dimension",
+           "Passage"]

@@ -8,9 +8,17 @@ Backends import their heavy dependencies only inside these methods.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from ragdsl.cli_errors import UserError
+
+
+class BackendError(UserError):
+    """A store cannot be used for a reason the user can fix (cluster down, credentials, a missing
+    environment variable). `hint` says what to check; neither part ever holds a secret. A UserError,
+    so any command it reaches (export, say) exits 1 with the message and hint, not a traceback."""
 
 
 @runtime_checkable
@@ -33,4 +41,26 @@ class DocumentStoreBackend(Protocol):
 
     def describe(self, params: dict) -> str:
         """One line for plans and logs, e.g. "in-memory (BM25L)"."""
+        ...
+
+
+@runtime_checkable
+class ServerBackend(Protocol):
+    """A backend whose documents live on a server (Elasticsearch): the index runner opens the
+    server-side index by a content key instead of filling a fresh store, so an index already built
+    from the same corpus and embedder is reused, and a half-built one is rebuilt.
+
+    Optional, looked up with getattr: `ping(params, base) -> str` (`ragdsl check --online`) and
+    `explain(exc, params, what) -> BackendError | None` (a query-time failure, in user terms)."""
+
+    def content_key(self, corpus: str, embedder: object, data: Iterable[tuple[str, str]],
+                    metas: Iterable[Mapping[str, Any]]) -> tuple[str, dict[str, str]]:
+        """(content key, metadata field types) from the corpus node's fingerprint, the embedder's
+        identity, the index node's data identities and the passages' metadata."""
+        ...
+
+    def open_index(self, params: dict, embedding_dim: int | None | Callable[[], int | None], *, node: str,
+                   key: str, fields: dict[str, str], base: Path | None = None) -> Any:
+        """An IndexHandle (see ragdsl.backends.elasticsearch.indexer) for the index named by `key`;
+        `embedding_dim` (or the function giving it) is used only when the index must be built."""
         ...

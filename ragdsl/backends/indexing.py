@@ -23,9 +23,12 @@ class Passage:
 
 def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | Path | None,
                     batch_size: int = 32, progress: Callable[[int], None] | None = None, *,
-                    device: str | None = None) -> int:
+                    device: str | None = None, write: Callable[[list], object] | None = None) -> int:
     """Write `passages` into `store` (overwriting documents with the same id), embedding each batch
     with SentenceTransformersDocumentEmbedder when `embedder_folder` is given.
+
+    `write(documents)` replaces `store.write_documents` for backends that batch writes their own
+    way (Elasticsearch bulk requests); it is called once per embedding batch.
 
     Calls `progress(done)` with the running count after each batch; returns the count.
     Raises ValueError on duplicate passage ids (a corpus must give each passage its own id).
@@ -59,7 +62,10 @@ def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | 
         batch = documents[start:start + batch_size]
         if embedder is not None:
             batch = embedder.run(documents=batch)["documents"]
-        store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
+        if write is not None:
+            write(batch)
+        else:
+            store.write_documents(batch, policy=DuplicatePolicy.OVERWRITE)
         done += len(batch)
         if progress is not None:
             progress(done)

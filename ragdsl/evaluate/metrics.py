@@ -1,12 +1,13 @@
 """Objective metrics: exact match and token F1 (SQuAD normalisation), retrieval rank metrics.
 
-Each function scores one question; evaluations average them. Judge-based
-metrics (accuracy, completeness) and the others named in the language live
-with the evaluation issue and are reported as not computed until then.
+Each function scores one question; evaluations average them. The judged
+metrics live in ragdsl.evaluate.judge, semantic similarity in
+ragdsl.evaluate.similarity.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import string
@@ -72,3 +73,25 @@ def ndcg_at(ranks: Sequence[int], k: int) -> float:
     gains = sum(1.0 / math.log2(r + 1) for r in ranks if r <= k)
     ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(ranks), k) + 1))
     return gains / ideal if ideal else 0.0
+
+
+def format_valid(prediction: str, pattern: str | None = None, schema: dict | None = None) -> float:
+    """1.0 when the answer has the required form: it fully matches `pattern` (a regex), and/or it is
+    JSON that validates against `schema` (a JSON Schema); else 0.0."""
+    text = prediction.strip()
+    if pattern is not None and re.fullmatch(pattern, text, re.S) is None:
+        return 0.0
+    if schema is not None:
+        import jsonschema
+
+        try:
+            jsonschema.validate(json.loads(_unfence(text)), schema)
+        except (ValueError, jsonschema.ValidationError):
+            return 0.0
+    return 1.0
+
+
+def _unfence(text: str) -> str:
+    """The JSON inside a Markdown code fence (models often wrap it), or the text itself."""
+    match = re.fullmatch(r"```[a-zA-Z]*\s*\n?(.*?)\n?```", text, re.S)
+    return match.group(1) if match else text

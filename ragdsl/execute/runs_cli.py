@@ -18,6 +18,7 @@ import click
 from ragdsl.cli_errors import handle_errors
 from ragdsl.execute.progress import first_line, format_seconds, format_table
 from ragdsl.execute.runs import NodeRun, RunDetail, RunStore, RunStoreError, RunSummary
+from ragdsl.execute.runs_compare import Comparison, compare_runs
 from ragdsl.execute.store import Store
 
 _STORE_KEY = "ragdsl.runs.store"
@@ -45,7 +46,7 @@ def _open(ctx: click.Context, store_dir: Path | None) -> RunStore:
 @_store_option
 @click.pass_context
 def runs(ctx: click.Context, store_dir: Path | None) -> None:
-    """The recorded runs: `runs` or `runs list` for the latest, `runs show ID` for one."""
+    """The recorded runs: `runs` or `runs list` for the latest, `runs show ID` for one, `runs compare A B`."""
     ctx.meta[_STORE_KEY] = store_dir
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_runs)
@@ -86,7 +87,44 @@ def show_run(ctx: click.Context, run_id: str, fmt: str, store_dir: Path | None) 
         click.echo(run_text(detail, time.time()))
 
 
+@runs.command(name="compare")
+@click.argument("run_a", metavar="A")
+@click.argument("run_b", metavar="B")
+@_format_option
+@_store_option
+@click.pass_context
+@_handle_errors
+def compare_cmd(ctx: click.Context, run_a: str, run_b: str, fmt: str, store_dir: Path | None) -> None:
+    """Metric differences (B - A) per evaluation, system and metric between two runs (ids, prefixes, `latest`)."""
+    with _open(ctx, store_dir) as store:
+        comparison = compare_runs(store.get(run_a), store.get(run_b))
+    if fmt == "json":
+        click.echo(json.dumps(comparison.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(compare_text(comparison))
+
+
 # -- layout ---------------------------------------------------------------------------------------------
+
+
+def compare_text(comparison: Comparison) -> str:
+    a, b = comparison.a.run, comparison.b.run
+    lines = [f"A  {a.id}  {a.spec}  {local_time(a.started_at)}", f"B  {b.id}  {b.spec}  {local_time(b.started_at)}"]
+    lines += [f"note: {n}" for n in comparison.notes]
+    if comparison.changes:
+        rows = [(c.evaluation, c.system, c.metric, _value(c.a), _value(c.b),
+                 "-" if c.delta is None else f"{c.delta:+.4f}",
+                 "same fingerprint: same results" if c.same_fingerprint else "")
+                for c in comparison.changes]
+        lines += ["", *format_table(("evaluation", "system", "metric", "A", "B", "B - A", ""), rows,
+                                    right={3, 4, 5})]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _value(v: float | None) -> str:
+    return "missing" if v is None else f"{v:.4f}"
+
+
 
 
 def runs_table(summaries: list[RunSummary], now: float) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from ragdsl.diagnostics import Span
+from ragdsl.evaluate.rubric import builtin_hashes
 from ragdsl.hashing import canonical_json
 from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Input, Node, node_id
@@ -288,6 +289,11 @@ class _Expander:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             params["seed"] = self.seed
             _default_split(params, "questions", "test")
+            # Built-in rubric texts are code, not files the spec names: hash them in, so an edit
+            # re-runs the judging (a custom `rubric` file is hashed as a data file already).
+            rubrics = builtin_hashes(params.get("metrics") or ())
+            if rubrics:
+                params["rubrics"] = rubrics
             answers = [a for entry in entries for a in self.system(key, name, entry, combo, q_axes, params)]
             contexts = self.add_retrievals(name, answers, shared)
             systems: dict[str, str] = {}
@@ -449,6 +455,10 @@ class _Expander:
                 inputs += [Input("evaluation", n) for n in sorted(self.variants[target].values())]
         spec = schema.DECL_SPECS["report"]
         params: dict[str, object] = {"from": [i.node for i in inputs]}
+        finetunes = self.report_finetunes([i.node for i in inputs])
+        if finetunes:  # training curves and sample sizes for the report's plots
+            params["finetunes"] = finetunes
+            inputs += [Input("finetune", n) for n in sorted({n for m in finetunes.values() for n in m.values()})]
         display: list[tuple[str, str]] = []
         for param in spec.params:
             assign = decl.get(param.name)
@@ -458,12 +468,35 @@ class _Expander:
                     params[param.name] = canon(assign.value)
             elif param.name != "from":
                 params[param.name] = canon.default(param.default_text) if param.default_text else None
+        # The spec's text for the report, by name, outside the fingerprint: comments and formatting
+        # stay cosmetic (the report shows the text as it is when the report is written).
+        root = self.program.root.path.parent
+        for source in self.program.sources.values():
+            self.graph.files[f"spec:{_relative(source.path, root)}"] = source.path
         nid = node_id("report", name, ())
         self.variants[key][()] = nid
         self.graph.add(Node(nid, "report", name, (), params, tuple(display), _unique(inputs), (), decl.span))
 
+    def report_finetunes(self, evaluations: list[str]) -> dict[str, dict[str, str]]:
+        """{evaluation node: {system label: finetune node}} for systems that generate with a fine-tune."""
+        out: dict[str, dict[str, str]] = {}
+        for eval_id in evaluations:
+            for item in self.graph.node(eval_id).inputs:
+                if not item.role.startswith("system:"):
+                    continue
+                for gen in self.graph.node(item.node).inputs:
+                    if gen.role == "generator" and self.graph.node(gen.node).kind == "finetune":
+                        out.setdefault(eval_id, {})[item.role.partition(":")[2]] = gen.node
+        return out
+
 
 # ------------------------------------------------------------------- helpers
+
+def _relative(path, root) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 def _children(expr: ast.Expr, resolution) -> list[tuple[ast.Expr, str]]:
     if isinstance(expr, ast.Call):

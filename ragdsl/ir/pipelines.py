@@ -15,16 +15,23 @@ from ragdsl.ir.nodes import Node
 
 
 def generator_info(graph: ExperimentGraph, node_id: str):
-    """GeneratorInfo for a model or fine-tune node (fine-tunes: base weights plus the node's adapter)."""
+    """GeneratorInfo for a model or fine-tune node, as the rag runner will load it: a LoRA-style
+    fine-tune is its root base model plus the node's adapter; a full fine-tune, or a fine-tune of a
+    fine-tune (saved merged), is its own weights."""
     from ragdsl.lower import GeneratorInfo
 
     node = graph.node(node_id)
     adapter = None
+    saves_model = False
+    if node.kind == "finetune":
+        base = graph.node(node.params["base"]["node"])
+        saves_model = node.params["method"]["call"] == "full" or base.kind == "finetune"
+        adapter = None if saves_model else node.id
     while node.kind == "finetune":
-        adapter = adapter or node.id
         node = graph.node(node.params["base"]["node"])
     params = node.params
-    return GeneratorInfo(label=node_id, model=node.id, adapter=adapter,
+    model = node_id if saves_model else node.id
+    return GeneratorInfo(label=node_id, model=model, adapter=adapter,
                          chat_template=params.get("chat_template", "auto"),
                          precision=params.get("precision", "auto"), device=params.get("device", "auto"))
 

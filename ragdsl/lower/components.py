@@ -87,19 +87,25 @@ class LocalGenerator:
         device = resolve_device(self.device)
         dtype = resolve_dtype(self.precision, device)
         tokenizer = AutoTokenizer.from_pretrained(self.model)
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token_id is None:
-            if tokenizer.eos_token is None:
-                raise ValueError(f"the tokenizer of {self.model} has neither a pad nor an end-of-sequence token")
-            tokenizer.pad_token = tokenizer.eos_token
         model: Any = AutoModelForCausalLM.from_pretrained(self.model, dtype=dtype)
         if self.adapter is not None:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.adapter)
         model.to(torch.device(device))
-        model.eval()
+        self.attach(model, tokenizer)
+        log.debug("loaded %s (%s on %s)%s", self.model, dtype, device,
+                  f" with adapter {self.adapter}" if self.adapter else "")
 
+    def attach(self, model: Any, tokenizer: Any) -> None:
+        """Generate with an already loaded model (e.g. the base of a fine-tune building DPO pairs),
+        with exactly the settings warm_up would use; the model is put in eval mode."""
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            if tokenizer.eos_token is None:
+                raise ValueError(f"the tokenizer of {self.model} has neither a pad nor an end-of-sequence token")
+            tokenizer.pad_token = tokenizer.eos_token
+        model.eval()
         eos = model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         if tokenizer.eos_token_id is not None:
@@ -114,12 +120,10 @@ class LocalGenerator:
             config.update(temperature=1.0, top_p=1.0, top_k=50)
 
         self._tokenizer = tokenizer
-        self._use_chat = self.chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
+        self._use_chat = uses_chat(tokenizer, self.chat_template)
         self._eos = frozenset(eos_ids)
         self._config = config
         self._model = model
-        log.debug("loaded %s (%s on %s)%s", self.model, dtype, device,
-                  f" with adapter {self.adapter}" if self.adapter else "")
 
     @component.output_types(replies=list[str])
     def run(self, prompts: list[str]) -> dict[str, list[str]]:
@@ -150,10 +154,7 @@ class LocalGenerator:
 
     def format(self, prompt: str) -> str:
         """The text the model sees for a prompt (after warm_up)."""
-        if not self._use_chat:
-            return prompt
-        return self._tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                   add_generation_prompt=True, enable_thinking=False)
+        return format_prompt(self._tokenizer, prompt, self._use_chat)
 
     def decode(self, tokens: list[int]) -> str:
         """A reply from generated token ids: up to the first end-of-sequence token, stripped;
@@ -175,6 +176,20 @@ class LocalGenerator:
 
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+def uses_chat(tokenizer: Any, chat_template: str) -> bool:
+    """Whether prompts are wrapped in the tokenizer's chat template ("auto" and the tokenizer has one)."""
+    return chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
+
+
+def format_prompt(tokenizer: Any, prompt: str, use_chat: bool) -> str:
+    """The text a model sees for a prompt: one user message in the chat template, or the prompt itself.
+    Fine-tuning formats its training prompts with this same function."""
+    if not use_chat:
+        return prompt
+    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                         add_generation_prompt=True, enable_thinking=False)
 
 
 def resolve_device(device: str) -> str:

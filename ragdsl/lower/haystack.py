@@ -85,10 +85,11 @@ def from_yaml(text: str) -> Any:
     """`Pipeline.loads` with ragdsl's component module allowed (Haystack refuses unlisted modules)."""
     from haystack import Pipeline
 
-    return Pipeline.loads(text, allowed_modules=[COMPONENTS_MODULE])
+    return Pipeline.loads(text, allowed_modules=[COMPONENTS_MODULE, ES_RETRIEVER_MODULE])
 
 
 COMPONENTS_MODULE = "ragdsl.lower.components"
+ES_RETRIEVER_MODULE = S.BM25_ELASTICSEARCH.rpartition(".")[0]
 
 
 def component_class(type_name: str) -> type:

@@ -25,7 +25,9 @@ _HS = "haystack.components"
 _HI = "haystack_integrations.components"
 BM25_MEMORY = f"{_HS}.retrievers.in_memory.bm25_retriever.InMemoryBM25Retriever"
 DENSE_MEMORY = f"{_HS}.retrievers.in_memory.embedding_retriever.InMemoryEmbeddingRetriever"
-BM25_ELASTICSEARCH = f"{_HI}.retrievers.elasticsearch.bm25_retriever.ElasticsearchBM25Retriever"
+# ragdsl's BM25 over the passage text; see ragdsl/backends/elasticsearch/retriever.py for why not
+# elasticsearch-haystack's ElasticsearchBM25Retriever (all fields, fuzzy).
+BM25_ELASTICSEARCH = "ragdsl.backends.elasticsearch.retriever.ElasticsearchContentBM25Retriever"
 DENSE_ELASTICSEARCH = f"{_HI}.retrievers.elasticsearch.embedding_retriever.ElasticsearchEmbeddingRetriever"
 TEXT_EMBEDDER = (f"{_HI}.embedders.sentence_transformers.sentence_transformers_text_embedder"
                  ".SentenceTransformersTextEmbedder")

@@ -76,6 +76,7 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
         lines.append(f"  {plan.description}")
     lines.append("")
     width = max((len(a.node.id) for a in plan.actions), default=0)
+    nodes = {a.node.id: a.node for a in plan.actions}
     for a in plan.actions:
         mark = {RUN: "+", CACHED: "=", REUSE: "~"}[a.op]
         if a.op == CACHED:
@@ -99,11 +100,29 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
                          + ("" if w.status == "available" else f" ({w.status})"))
         if a.node.pipeline is not None and a.node.kind == "rag":
             lines.append("    haystack " + "\n             ".join(a.node.pipeline.render()))
+        if a.node.kind == "finetune":
+            lines.append("    training " + _training_estimate(a.node, nodes))
         if a.node.inputs:
             lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
     lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
+
+
+def _training_estimate(node, nodes: dict) -> str:
+    """Examples, training tokens and time on this machine: an estimate from the plan (ragdsl.finetune.estimate)."""
+    from ragdsl.finetune.estimate import current_device, estimate
+
+    params = node.params
+    data = nodes.get(params["data"]["node"])
+    root = node
+    while root.kind == "finetune" and root.params["base"]["node"] in nodes:
+        root = nodes[root.params["base"]["node"]]
+    model = next((w.reference for w in root.weights), "") or json.dumps(root.params.get("source", ""))
+    device, cores = current_device()
+    return estimate(samples=params.get("samples"), train=data.params.get("train") if data else None,
+                    epochs=params["epochs"], method=params["method"]["call"], fmt=params.get("format"),
+                    model=model, device=device, cores=cores).text()
 
 
 def _short_identity(identity: str) -> str:

@@ -13,6 +13,10 @@ from ragdsl.semantics.check import Resolution
 from ragdsl.semantics.deps import dependency_graph, references
 from ragdsl.semantics.program import DeclKey, Program
 from ragdsl.syntax import ast
+from ragdsl.syntax.format import format_expr
+
+# Metrics scored by the LLM judge (faithfulness too: the judge checks support by the retrieved passages).
+JUDGED_METRICS = (*schema.JUDGE_METRICS, "faithfulness")
 
 
 @dataclass
@@ -55,7 +59,7 @@ def judge_for_judged_metrics(ctx: RuleContext) -> Iterator[Diagnostic]:
         metrics = decl.get("metrics")
         if metrics is None or decl.get("judge") is not None or not isinstance(metrics.value, ast.ListExpr):
             continue
-        judged = [i for i in metrics.value.items if isinstance(i, ast.Ref) and i.dotted in schema.JUDGE_METRICS]
+        judged = [i for i in metrics.value.items if isinstance(i, ast.Ref) and i.dotted in JUDGED_METRICS]
         if judged:
             names = " and ".join(f"'{i.dotted}'" for i in judged)
             yield error("E410", f"{names} {'is' if len(judged) == 1 else 'are'} scored by an LLM judge, "
@@ -93,12 +97,47 @@ def no_training_on_test(ctx: RuleContext) -> Iterator[Diagnostic]:
                             assign.value.span, label=f"'{split}' includes evaluated questions",
                             notes=[f"evaluated at {where.span.start()}"],
                             help="fine-tune on the .train split and evaluate on .test")
+        yield from _same_source_evaluated(ctx, key, assign.value, evaluated)
         questions = ctx.program.decls[key]
         train = questions.get("train")
         no_train = train is None or (isinstance(train.value, ast.Num) and train.value.value == 0)
         if no_train and split == "train":
             yield error("E412", f"questions '{ctx.name(key)}' has no training split", assign.value.span,
                         help=f"set `train = 1000` (a count or a fraction) in questions {ctx.name(key)}")
+
+
+def _source_identity(ctx: RuleContext, key: DeclKey) -> tuple[str, str] | None:
+    """A questions declaration's source as written, with the folder its relative paths resolve in."""
+    decl = ctx.program.decls.get(key)
+    source = decl.get("source") if decl is not None else None
+    if source is None:
+        return None
+    return str(key.file).rsplit("/", 1)[0], format_expr(source.value)
+
+
+def _split_seed(ctx: RuleContext, key: DeclKey) -> str:
+    """The seed a questions declaration splits with, as written ("" for the experiment seed)."""
+    seed = ctx.program.decls[key].get("seed")
+    return format_expr(seed.value) if seed is not None else ""
+
+
+def _same_source_evaluated(ctx: RuleContext, key: DeclKey, data: ast.Expr,
+                           evaluated: dict[DeclKey, list[tuple[str, ast.Expr]]]) -> Iterator[Diagnostic]:
+    """Two question declarations over one source with different seeds shuffle it differently, so the
+    train split of one can hold the test questions of the other. (With one seed, test comes from the
+    front of the same order and train from its back, so they stay apart.)"""
+    mine = _source_identity(ctx, key)
+    for other, uses in sorted(evaluated.items()):
+        if other == key or mine is None or _source_identity(ctx, other) != mine:
+            continue
+        if _split_seed(ctx, other) == _split_seed(ctx, key):
+            continue
+        where = uses[0][1]
+        yield error("E411", "fine-tuning data may overlap the questions an evaluation tests on", data.span,
+                    label=f"'{ctx.name(key)}' splits the same source as '{ctx.name(other)}' with another seed",
+                    notes=[f"evaluated at {where.span.start()}"],
+                    help=f"fine-tune on {ctx.name(other)}.train and evaluate on {ctx.name(other)}.test, so one "
+                         "split keeps them apart")
 
 
 def dense_needs_embedder(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -118,20 +157,63 @@ def dense_needs_embedder(ctx: RuleContext) -> Iterator[Diagnostic]:
 
 
 def judge_is_not_judged(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """W401: the judge is the model of a judged system; W403: one is a fine-tune of the other's model."""
     for _, decl in ctx.decls(ast.EvaluateDecl):
         judge = decl.get("judge")
         systems = decl.get("systems")
         judge_key = ctx.target(judge.value) if judge else None
         if judge_key is None or systems is None or not isinstance(systems.value, ast.MapExpr):
             continue
+        judge_root, judge_tuned = _lineage(ctx, judge_key)
         for entry in systems.value.entries:
-            if judge_key in _generators(ctx, entry.value):
-                yield warning("W401", f"the judge '{ctx.name(judge_key)}' also generates system '{entry.key}'",
-                              judge.value.span,  # type: ignore[union-attr]
-                              label="judges its own answers",
-                              notes=[f"system '{entry.key}' at {entry.span.short()}"],
-                              help="LLM judges favour their own answers; use a different (ideally stronger) judge")
+            for gen in sorted(_generators(ctx, entry.value)):
+                root, tuned = _lineage(ctx, gen)
+                if not _same_model(ctx, root, judge_root):
+                    continue
+                where = [f"system '{entry.key}' at {entry.span.short()}"]
+                if gen == judge_key or not (tuned or judge_tuned):
+                    same = "" if gen == judge_key else f" (as '{ctx.name(gen)}', the same weights)"
+                    yield warning("W401", f"the judge '{ctx.name(judge_key)}' also generates system '{entry.key}'"
+                                  + same,
+                                  judge.value.span,  # type: ignore[union-attr]
+                                  label="judges its own answers", notes=where,
+                                  help="LLM judges favour their own answers; use a different (ideally stronger) "
+                                       "judge")
+                else:
+                    yield warning("W403", f"the judge '{ctx.name(judge_key)}' and system '{entry.key}' share the "
+                                  f"base model '{ctx.name(root)}' (one is a fine-tune of it)",
+                                  judge.value.span,  # type: ignore[union-attr]
+                                  label="judges a relative's answers", notes=where,
+                                  help="a fine-tune keeps much of its base model's preferences; prefer a judge "
+                                       "from another model family")
                 break
+            else:
+                continue
+            break
+
+
+def _lineage(ctx: RuleContext, key: DeclKey) -> tuple[DeclKey, bool]:
+    """The model a model or fine-tune declaration starts from, and whether it was fine-tuned on the way."""
+    seen, tuned = {key}, False
+    while isinstance(ctx.program.decls.get(key), ast.FinetuneDecl):
+        base = ctx.program.decls[key].get("base")
+        target = ctx.target(base.value) if base else None
+        if target is None or target in seen:
+            break
+        seen.add(target)
+        key, tuned = target, True
+    return key, tuned
+
+
+def _same_model(ctx: RuleContext, a: DeclKey, b: DeclKey) -> bool:
+    """One declaration, or two model declarations of the same weights (the same source)."""
+    if a == b:
+        return True
+    da, db = ctx.program.decls.get(a), ctx.program.decls.get(b)
+    if not (isinstance(da, ast.ModelDecl) and isinstance(db, ast.ModelDecl)):
+        return False
+    sa, sb = da.get("source"), db.get("source")
+    return sa is not None and sb is not None and format_expr(sa.value) == format_expr(sb.value)
 
 
 def _generators(ctx: RuleContext, call: ast.Expr) -> set[DeclKey]:

@@ -1,17 +1,241 @@
-"""finetune node: not runnable in this version.
+"""finetune node: train a LoRA/QLoRA adapter, a full model, or a DPO adapter, and save it as an artifact.
 
-Training (LoRA, QLoRA, full, DPO) is its own piece of work; until it lands a
-finetune node fails clearly instead of pretending, and everything that does
-not depend on it still runs (with --keep-going).
+Steps: draw the training questions (train split only, leaks into the test
+split dropped), retrieve their contexts for `with_context` through the same
+Haystack lowering as evaluation, render prompts with the pipeline's
+PromptBuilder, load the base (merging a base fine-tune in fp32), train
+(ragdsl.finetune.loop), and save `adapter/` or `model/`, `training.json` and
+`loss.jsonl` in the node's workdir. docs/finetuning.md describes the artifact.
 """
 
 from __future__ import annotations
 
+import gc
+import json
+import platform
+import time
+from pathlib import Path
+
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
+from ragdsl.execute.runners.model import base_model_info, materialize_base
+from ragdsl.execute.runners.questions import load
+from ragdsl.execute.store import atomic_write_text
+
+PROMPT = {"call": "default_prompt", "args": {}}  # what training prompts are rendered with
+PAIR_MAX_NEW_TOKENS = 32
 
 
 def run(ctx: NodeContext) -> Output:
-    raise NodeFailed(
-        "fine-tuning is not implemented in this version of ragdsl",
-        "plan it with `ragdsl compile --dry-run`; run the rest with `ragdsl run --keep-going`",
+    from ragdsl.data import DataError
+    from ragdsl.finetune import FinetuneError
+
+    try:
+        return _run(ctx)
+    except FinetuneError as exc:
+        raise NodeFailed(exc.message, exc.hint) from exc
+    except DataError as exc:
+        raise NodeFailed(exc.message, exc.hint) from exc
+
+
+def _run(ctx: NodeContext) -> Output:
+    import torch
+
+    from ragdsl.finetune import (
+        Example,
+        Settings,
+        artifact_kind,
+        choose_placement,
+        data_hash,
+        method_from_params,
     )
+    from ragdsl.finetune.data import select
+    from ragdsl.finetune.examples import encode, max_length_from_data
+    from ragdsl.finetune.loop import LossLog, Pair, eval_loss, train
+    from ragdsl.finetune.weights import add_trainable, load_base, save
+    from ragdsl.lower.components import uses_chat
+
+    params = ctx.node.params
+    method = method_from_params(params["method"])
+    settings = Settings.from_params(params, ctx.seed)
+    base = ctx.upstream(params["base"])
+    info = base_model_info(base)
+    stacked = base.kind == "finetune"
+    kind = artifact_kind(method, stacked)
+
+    ctx.note("choosing training questions")
+    questions = ctx.upstream(params["data"])
+    part = params["data"].get("part") or "train"
+    if part != "train":  # the checker refuses this (E411); a hand-built graph must not slip through
+        raise NodeFailed(f"fine-tuning reads only a train split, not '{part}'", "use data = <questions>.train")
+    chosen = select(_questions(load(questions, "train")), _questions(load(questions, "test")),
+                    params.get("samples"), settings.seed, params.get("holdout") or "question")
+
+    placement = choose_placement(method, info.get("device", "auto"), has_cuda=torch.cuda.is_available(),
+                                 bf16_supported=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+                                 has_bitsandbytes=_has_bitsandbytes())
+    ctx.note(f"loading the base model ({placement.describe()})")
+    if stacked and base.outputs.get("artifact") == "model":
+        folder, adapter = base.folder / "model", None
+    else:
+        folder = materialize_base(info, ctx)
+        adapter = base.folder / "adapter" if stacked else None
+    model, tokenizer = load_base(folder, placement, adapter=adapter)
+    use_chat = uses_chat(tokenizer, info.get("chat_template", "auto"))
+
+    ctx.note("rendering training prompts")
+
+    def render(items) -> list[str]:
+        return _prompts(ctx, params["format"], items, info, folder)
+    train_prompts, eval_prompts = render(chosen.train), render(chosen.held_out)
+    examples = [Example(q.id, p, q.answers[0]) for q, p in zip(chosen.train, train_prompts)]
+    if method.name == "dpo":
+        examples = _preference_examples(ctx, method, examples, chosen, (model, tokenizer), info, questions,
+                                        render)
+
+    limit = settings.max_length or getattr(model.config, "max_position_embeddings", None)
+
+    def tokens(prompt: str, answer: str):
+        return encode(tokenizer, prompt, answer, use_chat=use_chat, max_length=limit)
+    rows = [tokens(e.prompt, e.answer) for e in examples]
+    eval_rows = [tokens(p, q.answers[0]) for q, p in zip(chosen.held_out, eval_prompts)]
+    max_length = settings.max_length or max_length_from_data(rows, limit)
+    train_rows = rows if method.name != "dpo" else [Pair(r, tokens(e.prompt, e.rejected or ""))
+                                                    for r, e in zip(rows, examples)]
+
+    # The base's held-out loss is the same for every variant of a sweep over one base: measure it once
+    # per run (on the base, before the adapter exists: a fresh LoRA adapter changes nothing).
+    before_key = ("finetune.eval_before", base.fingerprint, info.get("chat_template", "auto"),
+                  data_hash([Example(q.id, p, q.answers[0]) for q, p in zip(chosen.held_out, eval_prompts)]),
+                  placement.describe(), settings.max_length)
+    if eval_rows:
+        ctx.note(f"held-out loss before training ({len(eval_rows)} questions)")
+    before = ctx.resources.get(before_key, lambda m=model: eval_loss(m, eval_rows, tokenizer.pad_token_id,
+                                                                        placement))
+    model, targets = add_trainable(model, method, placement, settings.seed)
+    total = settings.steps(len(train_rows))
+    ctx.started(total=total, unit="steps")
+    log = LossLog(ctx.workdir / "loss.jsonl")
+
+    def on_step(report) -> None:
+        ctx.advance(1)
+        ctx.note(f"loss {report.loss:.3f}, {report.tokens_per_s:,.0f} tok/s, ETA {_eta(report.eta_s)}")
+    began = time.perf_counter()
+    try:
+        stats = train(model, train_rows, settings, placement, pad_id=tokenizer.pad_token_id, eval_rows=eval_rows,
+                      dpo_beta=method.beta if method.name == "dpo" else None, log=log, on_step=on_step,
+                      eval_before=lambda: before, on_note=ctx.note)
+    finally:
+        log.close()
+    ctx.note("saving the " + kind)
+    save(model, tokenizer, ctx.workdir, kind, info["node"])
+    del model  # peft and transformers hold reference cycles: free the weights before the next node
+    gc.collect()
+    outputs = {
+        "method": method.name, "samples": len(examples), "train_tokens": stats.tokens,
+        "train_loss": _round(stats.train_loss), "eval_loss_before": _round(stats.eval_loss_before),
+        "eval_loss": _round(stats.eval_loss),
+        "tokens_per_s": round(stats.tokens_per_s, 2), "device": placement.device, "artifact": kind,
+        "loss_curve": "loss.jsonl", "base_model": info, "chat_template": info.get("chat_template", "auto"),
+    }
+    training = {
+        "node": ctx.node.id, "method": {**method.__dict__, "target_modules": list(targets)},
+        "hyperparameters": {**settings.__dict__, "max_length": max_length, "steps": stats.steps},
+        "format": params["format"]["call"], "prompt": PROMPT["call"], "chat_template": use_chat,
+        "examples": len(examples), "held_out": len(eval_rows), "excluded_leaks": chosen.excluded,
+        "truncated": sum(r.truncated for r in rows), "data_sha256": data_hash(examples),
+        "example_ids": [e.id for e in examples], "base": {"node": info["node"], "reference": info["reference"],
+                                                          "stacked_on": base.node if stacked else None},
+        "placement": placement.__dict__, "device": placement.device, "host": platform.machine(),
+        "tokens": stats.tokens, "tokens_per_s": stats.tokens_per_s, "train_seconds": round(stats.seconds, 3),
+        "total_seconds": round(time.perf_counter() - began, 3), "train_loss": stats.train_loss,
+        "eval_loss_before": stats.eval_loss_before, "eval_loss": stats.eval_loss, "artifact": kind,
+    }
+    atomic_write_text(ctx.workdir / "training.json", json.dumps(training, indent=2, sort_keys=True) + "\n")
+    metrics = {k: outputs[k] for k in ("train_loss", "eval_loss_before", "eval_loss", "tokens_per_s")}
+    return Output(outputs, metrics)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _questions(records: list[dict]):
+    from ragdsl.data import Question
+
+    return [Question(r["id"], r["question"], tuple(r["answers"]), r.get("context"), r.get("meta") or {})
+            for r in records]
+
+
+def _has_bitsandbytes() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bitsandbytes") is not None
+
+
+def _eta(seconds: float) -> str:
+    from ragdsl.execute.progress import format_seconds
+
+    return format_seconds(seconds)
+
+
+def _prompts(ctx: NodeContext, fmt: dict, questions, info: dict, folder: Path) -> list[str]:
+    """Each question's prompt through the pipeline's own PromptBuilder; with_context retrieves first."""
+    from haystack import Document
+
+    from ragdsl.lower import GeneratorInfo, describe_generation
+    from ragdsl.lower.haystack import Resources, build
+    from ragdsl.lower.run import render_prompts
+
+    if not questions:
+        return []
+    documents = None
+    if fmt["call"] == "with_context":
+        from ragdsl.execute.runners.retrieve import retrieval_pipeline
+        from ragdsl.lower.run import retrieve
+
+        spec, pipeline = retrieval_pipeline(ctx, fmt["args"]["retrieve"], None)
+        found = retrieve(pipeline, spec, [q.question for q in questions])
+        documents = [[Document(id=d.id, content=d.content, meta=d.meta) for d in docs] for docs in found]
+    generator = GeneratorInfo(label=ctx.node.id, model=info["node"])
+    spec = describe_generation(PROMPT, generator, 1, 0.0)
+    pipeline = build(spec, Resources(models={info["node"]: folder}))
+    return render_prompts(pipeline, spec, [q.question for q in questions], documents)
+
+
+def _preference_examples(ctx, method, examples, chosen, loaded, info, questions_result, render):
+    """DPO pairs: from the pairs file (its questions must not be test questions), or generated: the base
+    model answers each training prompt and every wrong answer becomes (gold, wrong)."""
+    from ragdsl.data import find_leaks
+    from ragdsl.finetune import Example
+    from ragdsl.finetune.data import as_questions, is_correct, read_pairs
+    from ragdsl.lower.components import LocalGenerator
+
+    if method.pairs != "generated":
+        pairs = read_pairs(ctx.locate(method.pairs), method.pairs)
+        test = _questions(load(questions_result, "test"))
+        leaks = find_leaks(as_questions(pairs), test, "question")
+        if leaks:
+            raise NodeFailed(f"{len(leaks)} preference pairs in {method.pairs} ask test questions "
+                             f"(first: pair {leaks[0][0]} = test question {leaks[0][1]})",
+                             "remove them from the pairs file: test questions are for evaluation only")
+        prompts = render(as_questions(pairs))
+        return [Example(p.id, prompt, p.chosen, p.rejected) for p, prompt in zip(pairs, prompts)]
+    ctx.note(f"generating answers to {len(examples)} training questions for preference pairs")
+    generator = LocalGenerator(model=info["node"], chat_template=info.get("chat_template", "auto"),
+                               max_new_tokens=PAIR_MAX_NEW_TOKENS, seed=ctx.seed)
+    model, tokenizer = loaded
+    generator.attach(model, tokenizer)
+    model.config.use_cache = True  # load_base turns the KV cache off for training; generation wants it
+    try:
+        replies = generator.run(prompts=[e.prompt for e in examples])["replies"]
+    finally:
+        model.config.use_cache = False
+    tokenizer.padding_side = "right"
+    gold = {q.id: q.answers for q in chosen.train}
+    pairs = [Example(e.id, e.prompt, e.answer, reply) for e, reply in zip(examples, replies)
+             if reply.strip() and not is_correct(reply, gold[e.id])]
+    if not pairs:
+        raise NodeFailed(f"the base model answers all {len(examples)} training questions correctly, so there "
+                         "are no preference pairs to learn from",
+                         "use more samples, or give pairs as a file: dpo(pairs = \"pairs.jsonl\")")
+    return pairs

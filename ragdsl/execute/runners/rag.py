@@ -10,22 +10,42 @@ from __future__ import annotations
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
 from ragdsl.execute.runners._io import read_jsonl, write_jsonl
 from ragdsl.execute.runners.index import model_folder
+from ragdsl.execute.runners.model import base_model_info, materialize_base
 from ragdsl.execute.runners.questions import load
 
 GENERATE_CHUNK = 32  # a multiple of LocalGenerator's batch size
 
 
 def generator_info(ctx: NodeContext, ref: dict):
+    """(GeneratorInfo, {model reference: folder}) for a model node or a fine-tune's artifact.
+
+    A fine-tune that saved an adapter generates with its root base model plus `adapter/`; one that
+    saved full weights (full fine-tuning, or a fine-tune of a fine-tune) with its own `model/`.
+    """
     from ragdsl.lower import GeneratorInfo
 
     result = ctx.upstream(ref)
-    if result.kind != "model":
-        raise NodeFailed(f"generating with {result.node} needs fine-tuning, "
-                         "which this version of ragdsl does not run")
-    out = result.outputs
-    return GeneratorInfo(label=result.node, model=result.node, adapter=None,
-                         chat_template=out.get("chat_template", "auto"), precision=out.get("precision", "auto"),
-                         device=out.get("device", "auto"))
+    base = base_model_info(result)
+    settings = {"chat_template": base.get("chat_template", "auto"), "precision": base.get("precision", "auto"),
+                "device": base.get("device", "auto")}
+    if result.kind == "model":
+        return (GeneratorInfo(label=result.node, model=result.node, adapter=None, **settings),
+                {result.node: model_folder({"node": result.node}, "generator", ctx)})
+    if result.kind != "finetune":
+        raise NodeFailed(f"{result.node} is a {result.kind}, not a generator")
+    artifact = result.outputs.get("artifact")
+    if artifact == "model":
+        folder = result.folder / "model"
+        if not folder.is_dir():
+            raise NodeFailed(f"the saved model of {result.node} is missing ({folder})",
+                             "delete the store's record for it (or the whole .ragdsl folder) and run again")
+        return GeneratorInfo(label=result.node, model=result.node, **settings), {result.node: folder}
+    adapter = result.folder / "adapter"
+    if artifact != "adapter" or not (adapter / "adapter_config.json").is_file():
+        raise NodeFailed(f"{result.node} has no saved adapter ({adapter})",
+                         "delete the store's record for it (or the whole .ragdsl folder) and run again")
+    return (GeneratorInfo(label=result.node, model=base["node"], adapter=result.node, **settings),
+            {base["node"]: materialize_base(base, ctx), result.node: adapter})
 
 
 def run(ctx: NodeContext) -> Output:
@@ -43,17 +63,16 @@ def run(ctx: NodeContext) -> Output:
     if any(i.role == "contexts" for i in ctx.node.inputs):
         by_id = {r["id"]: r["documents"] for r in read_jsonl(ctx.input("contexts").folder / "contexts.jsonl")}
         contexts = [by_id.get(q["id"], []) for q in questions]
-    info = generator_info(ctx, params["generate"])
+    info, models = generator_info(ctx, params["generate"])
     seed = params.get("seed", ctx.seed)
     spec = describe_generation(params["prompt"], info, params["max_new_tokens"], params["temperature"], seed=seed)
     ctx.note("loading the generator")
-    folder = model_folder({"node": info.model}, "generator", ctx)
     files = {}
     prompt = params["prompt"]
     if prompt["call"] == "template":
         written = prompt["args"]["path"]["file"]
         files[written] = ctx.locate(written)
-    pipeline = build(spec, Resources(models={info.model: folder}, files=files))
+    pipeline = build(spec, Resources(models=models, files=files))
     ctx.started(total=len(questions), unit="questions")
     documents = None
     if contexts is not None:

@@ -1,52 +1,48 @@
-"""report node: the evaluations' tables as Markdown (and JSON).
+"""report node: the evaluations as Markdown (with SVG plot files), a self-contained HTML page, and JSON.
 
-Only measured numbers are written; metrics an evaluation did not compute are
-listed as such, with the reason.
+Only measured numbers are written. The files are built in the node's work
+folder, which the scheduler renames into the store when the node succeeds.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from ragdsl.execute.context import NodeContext, Output
 from ragdsl.execute.store import atomic_write_text
+from ragdsl.report import gather, plots, render_html, render_markdown
 
 
 def run(ctx: NodeContext) -> Output:
     params = ctx.node.params
-    title = params.get("title") or ctx.node.decl
-    sections, data = [], {}
-    for item in ctx.node.inputs:
-        result = ctx.results[item.node]
-        record_metrics = result.metrics or {}
-        data[item.node] = {"metrics": record_metrics, "not_computed": result.outputs.get("not_computed", [])}
-        sections.append(_section(item.node, record_metrics, result.outputs.get("not_computed", [])))
-    credits = sorted({line for item in ctx.node.inputs
-                      for line in ctx.results[item.node].outputs.get("attribution", "").splitlines() if line})
-    markdown = f"# {title}\n\n" + "\n".join(sections)
-    if credits:
-        markdown += "\n## Data\n\n" + "\n".join(f"- {line}" for line in credits) + "\n"
+    data = gather(ctx, params.get("title") or ctx.node.decl)
+    formats = params.get("formats") or ["markdown", "html"]
+    figures = plots(data)
     written = []
-    formats = params.get("formats") or ["markdown"]
     if "markdown" in formats:
-        atomic_write_text(ctx.workdir / "report.md", markdown)
+        files = []
+        if figures:
+            (ctx.workdir / "plots").mkdir(exist_ok=True)
+        for i, (caption, svg) in enumerate(figures, 1):
+            name = f"plots/{i:02d}-{_slug(caption)}.svg"
+            atomic_write_text(ctx.workdir / name, svg + "\n")
+            files.append((caption, name))
+        atomic_write_text(ctx.workdir / "report.md", render_markdown(data, files))
         written.append("report.md")
+    if "html" in formats:
+        atomic_write_text(ctx.workdir / "report.html", render_html(data, figures))
+        written.append("report.html")
     if "json" in formats:
-        atomic_write_text(ctx.workdir / "report.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+        payload = {"title": data.title, "evaluations": {ev.node: {"fingerprint": ev.fingerprint, **ev.summary}
+                                                        for ev in data.evaluations},
+                   "finetunes": {e: {s: {"node": f.node, "fingerprint": f.fingerprint, "outputs": f.outputs}
+                                     for s, f in sorted(tunes.items())} for e, tunes in data.finetunes.items()},
+                   "versions": dict(data.versions)}
+        atomic_write_text(ctx.workdir / "report.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
         written.append("report.json")
-    missing = [f for f in formats if f == "html"]  # the HTML report arrives with the evaluation issue
-    return Output({"files": ", ".join(written), "not_written": missing})
+    return Output({"files": ", ".join(written), "plots": len(figures)})
 
 
-def _section(node_id: str, table: dict, skipped: list[str]) -> str:
-    metrics = sorted({k for row in table.values() for k in row if k != "questions"})
-    lines = [f"## {node_id}", "", "| system | questions | " + " | ".join(metrics) + " |",
-             "|---|---:|" + "---:|" * len(metrics)]
-    for system in sorted(table):
-        row = table[system]
-        cells = ["n/a" if row.get(x) is None else f"{row[x]:.3f}" for x in metrics]
-        lines.append(f"| {system} | {row.get('questions', '')} | " + " | ".join(cells) + " |")
-    if skipped:
-        lines += ["", "Not computed (judge and embedding metrics arrive with the evaluation issue): "
-                  + ", ".join(skipped)]
-    return "\n".join(lines) + "\n"
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]

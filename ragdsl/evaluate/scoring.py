@@ -1,0 +1,58 @@
+"""Which metric is scored how, and the objective (model-free) scores of one answer.
+
+An answer is a row of a rag node's answers.jsonl: id, question, answers (gold),
+prediction, contexts (retrieved, best first; absent when closed-book) and
+context (the gold passage, when the questions have one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragdsl.evaluate import metrics as m
+from ragdsl.evaluate.rubric import JUDGED
+
+RETRIEVAL_AT = ("recall", "hit", "precision", "ndcg")
+
+
+@dataclass(frozen=True)
+class FormatRule:
+    pattern: str | None = None
+    schema: dict | None = None
+
+
+def kind_of(metric: str) -> str:
+    """'judge', 'similarity', 'answer' (EM, F1, format), 'retrieval', or 'unknown'."""
+    if metric in JUDGED:
+        return "judge"
+    if metric == "semantic_similarity":
+        return "similarity"
+    if metric in ("exact_match", "f1", "format_validity"):
+        return "answer"
+    name, _, k = metric.partition("@")
+    if metric == "mrr" or (name in RETRIEVAL_AT and k.isdigit() and int(k) > 0):
+        return "retrieval"
+    return "unknown"
+
+
+def objective(metric: str, answer: dict, rule: FormatRule | None = None) -> float | None:
+    """The score of one answer on a model-free metric; None where the metric does not apply."""
+    if metric == "exact_match":
+        return m.exact_match(answer["prediction"], answer["answers"]) if answer.get("answers") else None
+    if metric == "f1":
+        return m.token_f1(answer["prediction"], answer["answers"]) if answer.get("answers") else None
+    if metric == "format_validity":
+        rule = rule or FormatRule()
+        return m.format_valid(answer["prediction"], rule.pattern, rule.schema)
+    if answer.get("context") is None or "contexts" not in answer:
+        return None  # no gold passage or no retrieval (closed-book): retrieval metrics do not apply
+    ranks = m.gold_ranks([c["text"] for c in answer["contexts"]], answer["context"])
+    if metric == "mrr":
+        return m.reciprocal_rank(ranks)
+    name, _, k = metric.partition("@")
+    k_ = int(k)
+    if name in ("recall", "hit"):
+        return m.recall_at(ranks, k_)
+    if name == "precision":
+        return sum(r <= k_ for r in ranks) / k_
+    return m.ndcg_at(ranks, k_)

@@ -1,0 +1,107 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no scripts, no network."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ragdsl.report import tables as t
+from ragdsl.report.data import ReportData
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+padding:0 1rem;line-height:1.45}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;display:block;overflow-x:auto;max-width:100%}th,td{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.significant td{background:#fff4cc;font-weight:600}pre{background:#f7f7f7;padding:.8rem;overflow:auto}
+details{margin:.3rem 0}summary{cursor:pointer}.question{border-top:1px solid #eee;padding:.4rem 0}
+.rationale{color:#555;font-size:.92em}.muted{color:#666}svg.plot{display:block;margin:.5rem 0 1.5rem}
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None, cls: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        row_cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        cells = "".join(f'<td class="num">{escape(c)}</td>' if _numeric(c) else f"<td>{escape(c)}</td>"
+                        for c in row)
+        body.append(f"<tr{row_cls}>{cells}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _numeric(text: str) -> bool:
+    return bool(text) and (text[0].isdigit() or text[0] in "+-<") and text != "-"
+
+
+def render_html(data: ReportData, plots: list[tuple[str, str]]) -> str:
+    parts = [f"<h1>{escape(data.title)}</h1>"]
+    for ev in data.evaluations:
+        parts.append(f'<section class="evaluation" id="{escape(ev.node)}"><h2>{escape(ev.node)}</h2>')
+        parts.append(f'<p class="muted">Questions: {escape(str(ev.summary.get("questions") or "-"))} '
+                     f"({len(ev.questions)}); fingerprint <code>{ev.fingerprint[:12]}</code>. Means with 95% "
+                     "percentile-bootstrap confidence intervals (judged metrics normalised to 0-1).</p>")
+        parts.append(_table(*t.summary_table(ev), cls="summary"))
+        header, rows = t.paired_table(ev)
+        if rows:
+            parts.append("<h3>Paired comparisons</h3><p>A minus B on the questions both were scored on; "
+                         "highlighted: p &lt; 0.05.</p>")
+            parts.append(_table(header, [r for r, _ in rows], ["significant" if s else "" for _, s in rows],
+                                cls="paired"))
+        judge = t.judge_lines(ev)
+        if judge:
+            parts.append("<h3>Judge</h3><ul>" + "".join(f"<li>{escape(x)}</li>" for x in judge) + "</ul>")
+            header, rows = t.agreement_table(ev)
+            if rows:
+                parts.append("<p>Agreement of judge scores with objective metrics on the same answers:</p>"
+                             + _table(header, rows, cls="agreement"))
+        tunes = data.finetunes.get(ev.node, {})
+        if tunes:
+            parts.append("<h3>Fine-tuning</h3>" + _table(*t.finetune_table(tunes), cls="finetune"))
+        parts.append("</section>")
+    if plots:
+        parts.append('<section id="plots"><h2>Plots</h2>')
+        parts += [f"<figure>{svg}<figcaption>{escape(caption)}</figcaption></figure>" for caption, svg in plots]
+        parts.append("</section>")
+    for ev in data.evaluations:
+        parts.append(f'<section class="drilldown"><h2>Per question: {escape(ev.node)}</h2>{_drilldown(ev)}</section>')
+    parts.append(_provenance(data))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(data.title)}</title><style>{CSS}</style></head><body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _drilldown(ev) -> str:
+    out = []
+    for q in ev.questions:
+        rows = []
+        for system, s in sorted(q.get("systems", {}).items()):
+            scores = ", ".join(f"{m} {v:.2f}" if isinstance(v, int | float) else f"{m} n/a"
+                               for m, v in sorted(s.get("scores", {}).items()))
+            judged = "".join(
+                f'<div class="rationale">judge {escape(m)}: '
+                + (f"{j['score']:g}" if j.get("score") is not None else f"unparseable ({escape(str(j.get('error')))})")
+                + (f" - {escape(j['rationale'])}" if j.get("rationale") else "") + "</div>"
+                for m, j in sorted(s.get("judge", {}).items()))
+            rows.append(f"<tr><td>{escape(system)}</td><td>{escape(s.get('prediction', ''))}{judged}</td>"
+                        f"<td>{escape(scores)}</td></tr>")
+        contexts = next((s.get("contexts") for s in q.get("systems", {}).values() if s.get("contexts")), [])
+        ctx_html = ("<details><summary>retrieved contexts</summary><ol>"
+                    + "".join(f"<li>{escape(c)}</li>" for c in contexts) + "</ol></details>") if contexts else ""
+        gold = escape(" | ".join(q.get("answers") or []) or "-")
+        out.append(f'<details class="question"><summary><b>{escape(str(q["id"]))}</b> {escape(q["question"])}'
+                   f"</summary><p>Gold: {gold}</p><table><thead><tr><th>system</th><th>answer</th><th>scores</th>"
+                   f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{ctx_html}</details>")
+    return "\n".join(out)
+
+
+def _provenance(data: ReportData) -> str:
+    parts = ["<section id=\"provenance\"><h2>Plan fingerprints</h2>",
+             _table(["node", "fingerprint"], t.fingerprint_rows(data.evaluations, data.finetunes), cls="fingerprints")]
+    credits = sorted({line for ev in data.evaluations for line in ev.attribution})
+    if credits:
+        parts.append("<h2>Data</h2><ul>" + "".join(f"<li>{escape(c)}</li>" for c in credits) + "</ul>")
+    parts.append("<h2>Versions</h2><p>" + escape(", ".join(f"{n} {v}" for n, v in data.versions)) + "</p>")
+    for name, text in data.spec:
+        parts.append(f"<h2>Spec: {escape(name)}</h2><pre>{escape(text)}</pre>")
+    parts.append("</section>")
+    return "\n".join(parts)

@@ -1,0 +1,83 @@
+"""The report as Markdown: tables, linked SVG plots, the drill-down, the spec and provenance."""
+
+from __future__ import annotations
+
+from ragdsl.report import tables as t
+from ragdsl.report.data import ReportData
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    return ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header),
+            *["| " + " | ".join(cell(c) for c in row) + " |" for row in rows], ""]
+
+
+def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
+    """plot_files: (caption, relative path of the SVG file)."""
+    out = [f"# {data.title}", ""]
+    for ev in data.evaluations:
+        n = len(ev.questions)
+        out += [f"## {ev.node}", "", f"Questions: {ev.summary.get('questions') or '-'} ({n}); "
+                f"fingerprint `{ev.fingerprint[:12]}`. Means with 95% percentile-bootstrap CIs "
+                "(judged metrics normalised to 0-1).", ""]
+        out += _table(*t.summary_table(ev))
+        header, rows = t.paired_table(ev)
+        if rows:
+            out += ["### Paired comparisons", "",
+                    "A minus B on the questions both were scored on; **bold**: p < 0.05.", ""]
+            out += _table(header, [[f"**{c}**" if sig else c for c in cells] for cells, sig in rows])
+        judge = t.judge_lines(ev)
+        if judge:
+            out += ["### Judge", "", *[f"- {line}" for line in judge], ""]
+            header, rows = t.agreement_table(ev)
+            if rows:
+                out += ["Agreement of judge scores with objective metrics on the same answers:", ""]
+                out += _table(header, rows)
+        tunes = data.finetunes.get(ev.node, {})
+        if tunes:
+            out += ["### Fine-tuning", ""] + _table(*t.finetune_table(tunes))
+    if plot_files:
+        out += ["## Plots", ""] + [f"![{caption}]({path})\n" for caption, path in plot_files]
+    for ev in data.evaluations:
+        out += [f"## Per question: {ev.node}", ""] + _drilldown(ev)
+    out += _provenance(data)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _drilldown(ev) -> list[str]:
+    out = []
+    for q in ev.questions:
+        out += [f"### {q['id']}: {_line(q['question'])}", "",
+                "Gold: " + (_line(" | ".join(q.get("answers") or [])) or "-"), ""]
+        for system, s in sorted(q.get("systems", {}).items()):
+            scores = ", ".join(f"{m} {v:.2f}" if isinstance(v, int | float) else f"{m} n/a"
+                               for m, v in sorted(s.get("scores", {}).items()))
+            out.append(f"- **{system}**: {_line(s.get('prediction', ''))}  ({scores})")
+            for metric, j in sorted(s.get("judge", {}).items()):
+                verdict = f"{j['score']:g}" if j.get("score") is not None else f"unparseable ({j.get('error')})"
+                out.append(f"  - judge {metric}: {verdict}; {_line(j.get('rationale') or '')}".rstrip("; "))
+        contexts = next((s.get("contexts") for s in q.get("systems", {}).values() if s.get("contexts")), [])
+        if contexts:
+            out += ["", "<details><summary>retrieved contexts</summary>", ""]
+            out += [f"{i}. {_line(c)}" for i, c in enumerate(contexts, 1)] + ["", "</details>"]
+        out.append("")
+    return out
+
+
+def _line(text: str) -> str:
+    """Text on one line (passages keep the line breaks of their source, which would break a list)."""
+    return " ".join(str(text).split())
+
+
+def _provenance(data: ReportData) -> list[str]:
+    out = ["## Plan fingerprints", ""] + _table(["node", "fingerprint"], t.fingerprint_rows(
+        data.evaluations, data.finetunes))
+    credits = sorted({line for ev in data.evaluations for line in ev.attribution})
+    if credits:
+        out += ["## Data", "", *[f"- {line}" for line in credits], ""]
+    out += ["## Versions", "", ", ".join(f"{name} {v}" for name, v in data.versions), ""]
+    for name, text in data.spec:
+        out += [f"## Spec: {name}", "", "```", text.rstrip("\n"), "```", ""]
+    return out
