@@ -128,3 +128,15 @@ def es_url(tmp_path_factory: pytest.TempPathFactory):
 def real_elasticsearch() -> bool:
     """Whether the tests talk to a real cluster (ES_URL), not the emulator."""
     return bool(os.environ.get("ES_URL"))
+
+
+@pytest.fixture(autouse=True)
+def hub_counts_as_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resolution probes the hub's reachability; in-process tests pin the answer to "reachable".
+
+    Whether a hub source is usable then depends only on HF_HUB_OFFLINE and the
+    caches a test sets up, as on a machine with hub access. Tests of the probe
+    itself (tests/test_models_hub_probe.py) undo this.
+    """
+    monkeypatch.setattr("ragdsl.models.options.hub_unreachable", lambda: None)
+    monkeypatch.setattr("ragdsl.models.resolve.hub_unreachable", lambda: None)

@@ -8,9 +8,12 @@ commit hash and `snapshots/{commit}/` the files.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -48,6 +51,24 @@ def hub_offline() -> str | None:
         if os.environ.get(name, "").strip().lower() in _TRUE:
             return name
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def hub_unreachable() -> str | None:
+    """Why the hub cannot be reached from here (name lookup or connection failed), or None.
+
+    Probed once per process with a short TCP connect to the endpoint, so that a
+    machine without hub access resolves a catalog name to its packaged copy at
+    plan time instead of failing to download at run time. HF_ENDPOINT is honoured.
+    """
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return None
+    except OSError as exc:
+        return f"{host}:{port} unreachable ({exc.strerror or exc.__class__.__name__})"
 
 
 def cached_snapshot(repo_id: str, revision: str | None = None) -> tuple[str, Path] | None:

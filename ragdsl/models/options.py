@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragdsl.models.hfcache import cached_snapshot, hub_cache_shown, hub_offline, repo_dir
+from ragdsl.models.hfcache import cached_snapshot, hub_cache_shown, hub_offline, hub_unreachable, repo_dir
 from ragdsl.models.packages import locate_parts, model_dir
 from ragdsl.models.sources import HubSource, PackagedSource
 
@@ -47,6 +47,14 @@ def hub_option(spec: HubSource, name: str) -> Option:
                       f"not in the Hugging Face cache ({hub_cache_shown()}) and hub access is off ({offline})",
                       f"unset {offline}, or on a machine with hub access run `hf download {spec.id}{revision}` "
                       f"and copy {repo_dir(spec.id).name}/ into {hub_cache_shown()}")
+    unreachable = hub_unreachable()
+    if unreachable is not None:
+        revision = f" --revision {spec.revision}" if spec.revision else ""
+        return Option(spec, "hub", spec.locator, identity, False, False,
+                      f"not in the Hugging Face cache ({hub_cache_shown()}) and the hub is {unreachable}",
+                      f"check network access to the hub, or on a machine with it run "
+                      f"`hf download {spec.id}{revision}` and copy {repo_dir(spec.id).name}/ into "
+                      f"{hub_cache_shown()}")
     return Option(spec, "hub", spec.locator, identity, False, True,
                   "not in the Hugging Face cache; downloaded from the hub when first used",
                   f"ragdsl models pull {name}")

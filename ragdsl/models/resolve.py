@@ -15,7 +15,7 @@ from pathlib import Path
 from ragdsl.hashing import file_sha256, path_sha256
 from ragdsl.models.catalog import CATALOG, ROLES, CatalogEntry, by_hub_id
 from ragdsl.models.errors import ModelError
-from ragdsl.models.hfcache import cached_tokenizer, hub_offline
+from ragdsl.models.hfcache import cached_tokenizer, hub_offline, hub_unreachable
 from ragdsl.models.options import Option, choose, hub_option, option_for, short_identity
 from ragdsl.models.packages import model_dir
 from ragdsl.models.sources import GGUFSource, HubSource, LocalSource, PackagedSource, Source
@@ -156,7 +156,7 @@ def _resolve_gguf(path: object, tokenizer: str | None, role: str, locate: Callab
     converted = gguf_target(sha, tokenizer)
     locator = f"gguf {written}" + (f" with tokenizer {tokenizer}" if tokenizer else "")
     available = tokenizer is None or converted.is_dir() or cached_tokenizer(tokenizer) is not None
-    fetchable = available or hub_offline() is None
+    fetchable = available or (hub_offline() is None and hub_unreachable() is None)
     hint = "" if available else (f"the tokenizer {tokenizer} is not in the Hugging Face cache: "
                                  f"unset {hub_offline()} or run `hf download {tokenizer}` where the hub is reachable")
     return ResolvedModel(written, role, "gguf", locator, f"sha256:{sha}", available, fetchable, hint,
