@@ -45,3 +45,15 @@ def portable(plan: str) -> str:
     """Packaged weights are installed on some machines and fetched at run time on others: same identity."""
     return (plan.replace(" (fetched at run time)", "")
             .replace('"status": "fetched at run time"', '"status": "available"'))
+
+
+# Seven short biomedical passages the backend tests index and search.
+BACKEND_TEXTS = [
+    "Insulin is a hormone made by beta cells in the pancreas.",
+    "The heart is a muscle that circulates blood around the body.",
+    "Chloroplasts carry out photosynthesis in plant cells.",
+    "Hemoglobin in red blood cells carries oxygen to the tissues.",
+    "The liver stores glycogen and produces bile for digestion.",
+    "The kidneys filter blood and make urine.",
+    "Blood pressure is the pressure of circulating blood on the walls of blood vessels.",
+]

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import BACKEND_TEXTS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -29,15 +30,7 @@ pytestmark = pytest.mark.elasticsearch
 
 REPO = Path(__file__).resolve().parent.parent
 DIM = 8
-TEXTS = [
-    "Insulin is a hormone made by beta cells in the pancreas.",
-    "The heart is a muscle that circulates blood around the body.",
-    "Chloroplasts carry out photosynthesis in plant cells.",
-    "Hemoglobin in red blood cells carries oxygen to the tissues.",
-    "The liver stores glycogen and produces bile for digestion.",
-    "The kidneys filter blood and make urine.",
-    "Blood pressure is the pressure of circulating blood on the walls of blood vessels.",
-]
+TEXTS = BACKEND_TEXTS
 
 
 @pytest.fixture

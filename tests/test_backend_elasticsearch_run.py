@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from es_helpers import contexts, run_retrieval
 from es_server import NoidaServer, free_port
+from helpers import BACKEND_TEXTS
 
 from ragdsl.backends.elasticsearch import indexer as indexer_module
 from ragdsl.backends.elasticsearch import retry as retry_module
@@ -22,15 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 pytestmark = pytest.mark.elasticsearch
 
-TEXTS = [
-    "Insulin is a hormone made by beta cells in the pancreas.",
-    "The heart is a muscle that circulates blood around the body.",
-    "Chloroplasts carry out photosynthesis in plant cells.",
-    "Hemoglobin in red blood cells carries oxygen to the tissues.",
-    "The liver stores glycogen and produces bile for digestion.",
-    "The kidneys filter blood and make urine.",
-    "Blood pressure is the pressure of circulating blood on the walls of blood vessels.",
-]
+TEXTS = BACKEND_TEXTS
 QUESTIONS = [("Which cells make insulin?", "beta cells", 0), ("What carries oxygen to the tissues?", "Hemoglobin", 3),
              ("What does the liver produce?", "bile", 4)]
 

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers import BACKEND_TEXTS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -23,15 +24,7 @@ from ragdsl.backends import (  # noqa: E402
 )
 from ragdsl.backends import memory as memory_module  # noqa: E402
 
-TEXTS = [
-    "Insulin is a hormone made by beta cells in the pancreas.",
-    "The heart is a muscle that circulates blood around the body.",
-    "Chloroplasts carry out photosynthesis in plant cells.",
-    "Hemoglobin in red blood cells carries oxygen to the tissues.",
-    "The liver stores glycogen and produces bile for digestion.",
-    "The kidneys filter blood and make urine.",
-    "Blood pressure is the pressure of circulating blood on the walls of blood vessels.",
-]
+TEXTS = BACKEND_TEXTS
 QUERIES = ["blood", "pancreas hormone", "glycogen bile digestion", "plant photosynthesis", "oxygen to tissues"]
 DIM = 8
 
