@@ -235,10 +235,13 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
     from ragdsl.execute.store import Store
 
     compilation = _compile(spec, overrides, store_dir)
-    missing = [d for d in compilation.resolution if d.code == "W420"]
+    missing = [d for d in compilation.resolution if d.code in ("W420", "W421")]
     if missing:
-        click.echo(f"error: {len(missing)} model{'s' if len(missing) != 1 else ''} cannot be loaded here "
-                   "(see the warnings above); nothing was run", err=True)
+        models = sum(d.code == "W420" for d in missing)
+        datasets = len(missing) - models
+        what = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in ((models, "model"), (datasets, "dataset")) if n]
+        click.echo(f"error: {' and '.join(what)} cannot be loaded here (see the warnings above); "
+                   "nothing was run", err=True)
         sys.exit(EXIT_USER)
     store = Store(store_dir)
     options = RunOptions(jobs=jobs, heavy_jobs=heavy_jobs, keep_going=keep_going, progress=progress_mode,
@@ -299,23 +302,44 @@ def export(spec: Path, node: str, haystack: bool, output: Path | None, overrides
 
 @cli.group()
 def data() -> None:
-    """Inspect datasets: counts, examples and licences."""
+    """Named datasets: list them, inspect one, fetch ahead of time."""
+
+
+@data.command(name="list")
+@_handle_errors
+def data_list() -> None:
+    """Every named dataset, its domain and licence, and where it would be read from here."""
+    from ragdsl.data import fetch
+    from ragdsl.data.catalog import CATALOG
+
+    rows = [(name, d.domain, _where(fetch.resolve(name)), d.licence) for name, d in CATALOG.items()]
+    widths = [max(len(r[i]) for r in (("name", "domain", "here", "licence"), *rows)) for i in range(3)]
+    for row in (("name", "domain", "here", "licence"), *rows):
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+
+
+def _where(resolved) -> str:
+    if resolved.available:
+        return f"{resolved.source} (available)"
+    return f"{resolved.source} (fetched when used)" if resolved.fetchable else "missing"
 
 
 @data.command(name="show")
 @click.argument("name")
 @click.option("--spec", "spec", type=click.Path(path_type=Path), default=None,
               help="Describe the source of corpus/questions NAME declared in this spec.")
-@click.option("--domain", default=None, help="A named subset of a collection, e.g. biomedical.")
+@click.option("--domain", default=None, help="A named subset, e.g. biomedical (squad_v1).")
 @click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True)
 @_set_option
 @_handle_errors
 def data_show(name: str, spec: Path | None, domain: str | None, examples: int,
               overrides: tuple[str, ...]) -> None:
-    """Describe a dataset: a collection (squad_dev, coqa, ...) or a spec's corpus/questions NAME."""
-    from ragdsl.data import DataError, describe
+    """Describe a dataset: a named one (`ragdsl data list`) or a spec's corpus/questions NAME."""
+    from ragdsl.data import DataError, describe, fetch
     from ragdsl.data.bigbench_sets import COLLECTIONS
+    from ragdsl.data.catalog import CATALOG
 
+    header = ""
     if spec is not None:
         compilation = _compile(spec, overrides, None)
         nodes = [compilation.graph.node(n) for n in compilation.graph.order()]
@@ -331,20 +355,54 @@ def data_show(name: str, spec: Path | None, domain: str | None, examples: int,
 
         def locate(written: str) -> Path:
             return files[dict(node.data)[written]]
-    elif name in COLLECTIONS:
+    elif name in CATALOG:
+        resolved = fetch.resolve(name)
+        entry = CATALOG[name]
+        header = (f"{entry.title} ({entry.domain})\n{entry.summary}\n"
+                  f"here: {resolved.locator}: {resolved.state}\n\n")
+        if not resolved.available and not resolved.fetchable:
+            click.echo(header, nl=False)
+            raise UserError(f"dataset '{name}' is not available here", resolved.hint)
+        source = {"call": "dataset", "args": {"name": name, "domain": domain, "titles": []}}
+        locate = Path
+    elif name in COLLECTIONS:  # the BIG-bench sdist's collections, for those who have it
         source = {"call": "bigbench", "args": {"collection": name, "domain": domain, "titles": []}}
-
-        def locate(written: str) -> Path:
-            return Path(written)
+        locate = Path
     else:
         from ragdsl.suggest import did_you_mean
 
-        raise UserError(f"'{name}' is not a collection. {did_you_mean(name, COLLECTIONS)} collections: "
-                        f"{', '.join(COLLECTIONS)}; or name a spec's corpus/questions with --spec FILE")
+        raise UserError(f"'{name}' is not a named dataset. {did_you_mean(name, CATALOG)} datasets: "
+                        f"{', '.join(CATALOG)} (`ragdsl data list`); or name a spec's corpus/questions "
+                        "with --spec FILE".replace(". .", "."))
     try:
-        click.echo(describe(source, locate, examples=examples))
+        click.echo(header + describe(source, locate, examples=examples))
     except DataError as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError(exc.message, exc.hint) from exc
+
+
+@data.command(name="pull")
+@click.argument("names", nargs=-1, required=True)
+@_handle_errors
+def data_pull(names: tuple[str, ...]) -> None:
+    """Fetch named datasets into ragdsl's cache now, so that runs need no network."""
+    from ragdsl.data import DataError, fetch
+
+    for name in names:
+        try:
+            resolved = fetch.resolve(name)
+            if resolved.source in ("folder", "cache"):
+                fetch.files(resolved)  # verifies them
+                click.echo(f"{name}: available ({resolved.locator}), verified")
+                continue
+            if not resolved.available and not resolved.fetchable:
+                raise DataError(f"dataset '{name}' cannot be fetched here: {resolved.state}", resolved.hint)
+            click.echo(f"{name}: fetching from {resolved.locator} ...")
+            from ragdsl.data.named import load
+
+            load("dataset", {"name": name})
+            click.echo(f"{name}: done ({fetch.resolve(name).locator})")
+        except DataError as exc:
+            raise UserError(exc.message, exc.hint) from exc
 
 
 def _register_groups() -> None:

@@ -24,7 +24,7 @@ class Compilation:
     checked: CheckedSpec
     graph: ExperimentGraph | None = None
     plan: Plan | None = None
-    resolution: list[Diagnostic] = field(default_factory=list)  # from resolving model weights
+    resolution: list[Diagnostic] = field(default_factory=list)  # from resolving datasets and model weights
 
     @property
     def ok(self) -> bool:
@@ -46,8 +46,8 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
     description = experiment.get("description") if experiment else None
     with _collector_paused():
         graph = expand(checked)
-        resolve_data_sources(graph)
-        resolution = resolve_weights(graph)
+        resolution = resolve_data_sources(graph)
+        resolution += resolve_weights(graph)
         attach_pipelines(graph)
         plan = plan_graph(
             graph, store,

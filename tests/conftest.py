@@ -28,6 +28,28 @@ REPO_ROOT = TESTS_DIR.parent
 GOLDENS_DIR = TESTS_DIR / "goldens"
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 
+# The public datasets (../shared/data beside the repository, as CI lays it out): tests
+# read named datasets from this folder, never from the network.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+if SHARED_DATA.is_dir():
+    os.environ.setdefault("RAGDSL_DATA_DIR", str(SHARED_DATA))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder; tests needing it skip without it, except under CI, where they fail."""
+    if not SHARED_DATA.is_dir():
+        message = f"the public datasets folder {SHARED_DATA} is missing"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA
+
+
 # Environment variables that change what ragdsl reads or prints.
 _RAGDSL_ENV = ("RAGDSL_STORE", "RAGDSL_DEBUG")
 
@@ -114,7 +136,7 @@ def es_url(tmp_path_factory: pytest.TempPathFactory):
         return
     if noida_binary() is None:
         message = "no ES_URL and noida-db is not installed (pip install noida-db)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
     server = NoidaServer(tmp_path_factory.mktemp("noida") / "data").start()

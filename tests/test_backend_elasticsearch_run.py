@@ -307,13 +307,13 @@ def test_check_online_pings_the_cluster(es_url, tmp_path, monkeypatch, run_cli):
     assert unset.exit_code == 1 and "environment variable ES_URL is not set" in unset.stderr
 
 
-# ------------------------------------------------------------------ the quickstart, on Elasticsearch
+# ------------------------------------------------------------------ real data, on Elasticsearch
 
 
 QUICKSTART_RETRIEVAL = """\
 experiment quickstart_retrieval { seed = 7 }
-corpus biomed { source = bigbench("squad_dev", domain = "biomedical"); split = sentences(size = 3, overlap = 1) }
-questions biomed_qa { source = bigbench("squad_dev", domain = "biomedical"); test = 20 }
+corpus biomed { source = dataset("squad_v1", domain = "biomedical"); split = sentences(size = 3, overlap = 1) }
+questions biomed_qa { source = dataset("squad_v1", domain = "biomedical"); test = 20 }
 index biomed_idx { corpus = biomed; embedder = "all-minilm-l6-v2"; STORE }
 model qwen = "qwen2.5-coder-0.5b-instruct"
 pipeline keyword(generator) { retrieve = bm25(biomed_idx, top_k = 5); generate = generator }
@@ -344,8 +344,9 @@ def _recall_at_5(store_root: Path, node: str) -> float:
 
 
 @pytest.mark.slow
-def test_the_quickstart_corpus_ranks_the_same_on_elasticsearch_as_in_memory(es_url, tmp_path, monkeypatch):
-    """The quickstart's data, index and retrievers with only the store line changed.
+def test_a_real_corpus_ranks_the_same_on_elasticsearch_as_in_memory(es_url, shared_data, tmp_path, monkeypatch):
+    """Real data (SQuAD 1.1 dev's biomedical articles, from the shared data folder), one index and
+    three retrievers, with only the store line changed.
 
     Dense retrieval is the same computation on both stores (cosine over the same vectors) and must
     give the same rankings. BM25 differs by design (the in-memory default is BM25L with its own

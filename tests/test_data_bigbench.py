@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import subprocess
 import tarfile
 from pathlib import Path
@@ -274,43 +273,3 @@ def test_attribution_names_each_collections_licences():
     assert "Apache-2.0" in attribution(source("coqa", "cnn")).splitlines()[-1]
     assert len(attribution(source("coqa")).splitlines()) == 2 + 7
     assert "Natural Questions" in attribution(source("knowledge_conflict"))
-
-
-# ---------------------------------------------------------------- the real sdist
-
-
-def _real_sdist() -> Path | None:
-    for candidate in (os.environ.get(bigbench.SDIST_ENV), "/tmp/dl/bb/bigbench-1.0.0.tar.gz"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
-@pytest.fixture(scope="module")
-def real_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sdist = _real_sdist()
-    if sdist is None:
-        pytest.skip(f"no bigbench-1.0.0.tar.gz on disk (set {bigbench.SDIST_ENV}); tests never download 358 MB")
-    cache = tmp_path_factory.mktemp("bigbench-cache")
-    bigbench.ensure_extracted(cache, sdist)
-    return cache
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("collection", "domain", "n_passages", "n_questions"), [
-    ("squad_dev", None, 2067, 10565),
-    ("squad_dev", "biomedical", 349, 1762),
-    ("squad_shifts_nyt", None, 2017, 10056),
-    ("squad_shifts_reddit", None, 2033, 9767),  # two paragraphs appear twice
-    ("squad_shifts_amazon", None, 2050, 9877),
-    ("squad_shifts_wiki", None, 1581, 7936),
-    ("coqa", None, 700, 10930),
-    ("coqa", "science", 100, 1531),
-    ("knowledge_conflict", None, 17528, 17528),
-])
-def test_real_sdist_collection_sizes(real_cache, collection, domain, n_passages, n_questions):
-    passages, questions = read_source(source(collection, domain), no_locate, real_cache)
-    assert (len(passages), len(questions)) == (n_passages, n_questions)
-    assert len({q.id for q in questions}) == n_questions
-    ids = {p.id for p in passages}
-    assert all(q.meta["passage_id"] in ids for q in questions)

@@ -169,12 +169,24 @@ def test_team_a_uses_the_shared_declarations(run_cli, in_experiments, tmp_path: 
     assert any(s["value"].startswith('template("../prompts/') for n in rag_nodes for s in n["stages"])
 
 
-def test_shared_corpora_plan_the_same_nodes_as_the_quickstart(run_cli, in_experiments, tmp_path: Path) -> None:
+def test_shared_corpora_plan_the_same_nodes_as_a_local_copy(run_cli, in_experiments, tmp_path: Path) -> None:
     """Declared in another file, the same sources and seed (7) give the same fingerprints."""
+    library = (EXPERIMENTS_DIR / "shared" / "corpora.rag").read_text(encoding="utf-8")
+    local = tmp_path / "local.rag"
+    local.write_text("experiment local { seed = 7 }\n" + library + "\nreport r { from = e }\n"
+                     "evaluate e { systems = { c: closed(m) }; questions = biomed_qa.test; metrics = [f1] }\n"
+                     'model m = "qwen2.5-coder-0.5b-instruct"\n'
+                     'pipeline closed(g) { prompt = template("p.jinja"); generate = g }\n'
+                     "pipeline rag(g) { retrieve = bm25(biomed_idx); prompt = template(\"p.jinja\"); generate = g }\n"
+                     "evaluate e2 { systems = { r: rag(m) }; questions = biomed_qa.test; metrics = [f1] }\n",
+                     encoding="utf-8")
+    (tmp_path / "p.jinja").write_text("{{ question }}", encoding="utf-8")
     shared = {n["id"]: n["fingerprint"] for n in _nodes(run_cli, "team_a.rag", tmp_path)}
-    quick = {n["id"]: n["fingerprint"] for n in _nodes(run_cli, "quickstart.rag", tmp_path)}
+    result = run_cli("compile", "--dry-run", local, "--format", "json", "--store", tmp_path / "store")
+    assert result.exit_code == 0, result.stderr
+    copied = {n["id"]: n["fingerprint"] for n in json.loads(result.stdout)["nodes"]}
     for node in ("corpus.biomed", "index.biomed_idx", "questions.biomed_qa"):
-        assert shared[node] == quick[node]
+        assert shared[node] == copied[node]
 
 
 # ------------------------------------------------------------- data, prompts

