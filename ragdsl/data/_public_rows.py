@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ragdsl.data.errors import DataError
-from ragdsl.data.tabular import decode_error, open_error
+from ragdsl.data.tabular import read_text
 
 PUBMEDQA_FIELDS = {"question": "question", "contexts": "context.contexts", "labels": "context.labels",
                    "long_answer": "long_answer", "final_decision": "final_decision", "year": "year"}
@@ -78,12 +78,7 @@ def _answers(row: Mapping, where: str, shown: str) -> list[dict]:
 
 def qasper_papers(path: Path, shown: str) -> list[tuple[str, str | None, object]]:
     """`(where, key, paper)`: concatenated objects, a list, one paper, or a dict keyed by paper id."""
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise open_error(exc, shown) from None
-    except UnicodeDecodeError as exc:
-        raise decode_error(exc, shown) from None
+    raw = read_text(path, shown)
     decoder, at = json.JSONDecoder(), _space(raw, 0)
     values: list = []
     while at < len(raw):

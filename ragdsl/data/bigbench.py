@@ -162,5 +162,5 @@ def _download(folder: Path) -> Path:
     return sdist
 
 
-_OFFLINE_HINT = (f"without network access, copy {SDIST_NAME} here from a machine with it "
-                 f"(pip download --no-deps --no-binary :all: {REQUIREMENT}) and set {SDIST_ENV} to its path")
+_OFFLINE_HINT = (f"PyPI no longer serves {REQUIREMENT}: copy {SDIST_NAME} from a machine that has it and set "
+                 f"{SDIST_ENV} to its path; for SQuAD dev, use dataset(\"squad_v1\") instead")

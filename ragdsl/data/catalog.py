@@ -144,7 +144,7 @@ CATALOG: dict[str, Dataset] = {d.name: d for d in (
         (), "CC BY 4.0",
         "Dasigi et al., 2021, \"A Dataset of Information-Seeking Questions and Answers Anchored in "
         "Research Papers\", NAACL",
-        "281 NLP papers (paragraphs as passages) with 1,005 questions; extractive, free-form and yes/no "
+        "281 NLP papers (paragraphs as passages) with 1,005 questions (unanswerable ones left out); extractive, free-form and yes/no "
         "answers with evidence paragraphs",
         hub=HubDataset("allenai/qasper", "validation"),
     ),

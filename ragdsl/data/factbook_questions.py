@@ -58,7 +58,7 @@ def _place(text: str) -> tuple[str, ...] | None:
     if match is None or not _single(text):
         return None
     name = match["name"].strip(" ,")
-    return (name,) if len(name) > 2 else None
+    return (name, text) if len(name) > 2 else None  # the name, or the name with its height
 
 
 def _plain_number(unit: str) -> Extract:

@@ -27,6 +27,16 @@ def decode_error(exc: UnicodeDecodeError, shown: str, where: str = "") -> DataEr
                      "save the file as UTF-8")
 
 
+def read_text(path: Path, shown: str) -> str:
+    """A whole UTF-8 file (a byte-order mark allowed), or a DataError naming it."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise open_error(exc, shown) from None
+    except UnicodeDecodeError as exc:
+        raise decode_error(exc, shown) from None
+
+
 def jsonl_records(path: Path, shown: str) -> Records:
     """One JSON object per line; blank lines are skipped."""
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ragdsl.data.errors import DataError
 from ragdsl.data.records import Passage
-from ragdsl.data.tabular import decode_error, open_error
+from ragdsl.data.tabular import read_text
 
 SUFFIXES = {"text": (".txt",), "markdown": (".md", ".markdown")}
 
@@ -33,12 +33,7 @@ def read_text_files(written: str, locate: Callable[[str], Path], kind: str) -> l
     for path in files:
         rel = path.relative_to(base).as_posix() if path != base else path.name
         shown = _join(written, rel) if path != base else written
-        try:
-            raw = path.read_bytes().decode("utf-8-sig")
-        except OSError as exc:
-            raise open_error(exc, shown) from None
-        except UnicodeDecodeError as exc:
-            raise decode_error(exc, shown) from None
+        raw = read_text(path, shown)
         front, body = split_front_matter(raw) if kind == "markdown" else ("", raw)
         if not body.strip():
             continue
