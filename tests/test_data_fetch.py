@@ -249,3 +249,30 @@ def test_data_commands_list_show_and_pull(run_cli, shared_data, tmp_path, monkey
     assert pulled.exit_code == 0 and "nq_open: available (folder $RAGDSL_DATA_DIR/nq_open), verified" in pulled.stdout
     unknown = run_cli("data", "show", "pubmed")
     assert unknown.exit_code == 1 and "did you mean 'pubmedqa'?" in unknown.stderr
+
+
+def test_a_hub_copy_reads_into_the_same_records_as_the_files(shared_data, monkeypatch, tmp_path):
+    """The hub route end to end, with `datasets` replaced at its boundary by the file's own rows."""
+    import json
+
+    from ragdsl.data import read_source
+
+    from_files = read_source({"call": "dataset", "args": {"name": "nq_open"}}, Path)[1]
+    monkeypatch.delenv("RAGDSL_DATA_DIR")
+    monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    refs = tmp_path / "hub" / "datasets--google-research-datasets--nq_open" / "refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text("f" * 40)
+    asked = []
+
+    def rows(args):
+        asked.append(dict(args))
+        lines = (shared_data / "nq_open" / "NQ-open.dev.jsonl").read_text(encoding="utf-8").splitlines()
+        return ((f"row {n}", json.loads(line)) for n, line in enumerate(lines, 1))
+
+    monkeypatch.setattr("ragdsl.data.hf.hf_records", rows)
+    assert fetch.resolve("nq_open").source == "hub"
+    from_hub = read_source({"call": "dataset", "args": {"name": "nq_open"}}, Path)[1]
+    assert asked == [{"dataset": "google-research-datasets/nq_open", "config": None, "split": "validation"}]
+    assert from_hub == from_files
