@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ QUESTIONS = [(f"q{i}", f"Question {i}?", ["the pancreas"]) for i in range(20)]
 PREDICTIONS = {"base": ["the pancreas" if i % 2 == 0 else "the liver" for i in range(20)],
                "tuned": ["pancreas" if i < 18 else "kidney" for i in range(20)]}
 CONTEXTS = [{"text": "Bile is made in the liver."}, {"text": "Insulin is made in the pancreas."}]
+# The searched corpus: the gold passage was split in two chunks, one of which was retrieved.
+CORPUS = [{"id": "p1#0", "text": "Bile is made in the liver."},
+          {"id": "p2#0", "text": "Insulin is made in the pancreas."},
+          {"id": "p2#1", "text": "It lowers blood sugar."}]
 
 
 def answers_file(folder: Path, system: str) -> None:
@@ -45,13 +50,16 @@ def evaluate_context(tmp_path: Path, metrics: list[str], judge: bool = True, **p
     results = {"questions.qa": Result("questions.qa", "questions", "f" * 64, {"attribution": "SQuAD (CC BY-SA)"},
                                       tmp_path / "q")}
     inputs = [Input("questions", "questions.qa")]
+    (tmp_path / "c").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "c" / "passages.jsonl").write_text("".join(json.dumps(p) + "\n" for p in CORPUS))
+    results["corpus.c"] = Result("corpus.c", "corpus", "c" * 64, {}, tmp_path / "c")
     systems = {}
     for system in PREDICTIONS:
         node = f"rag.e.{system}"
         answers_file(tmp_path / system, system)
         results[node] = Result(node, "rag", system[0] * 64, {}, tmp_path / system)
         systems[system] = node
-        inputs.append(Input(f"system:{system}", node))
+        inputs += [Input(f"system:{system}", node), Input(f"corpus:{system}", "corpus.c")]
     if judge:
         results["model.judge"] = Result("model.judge", "model", "j" * 64,
                                         {"reference": "judge-model", "identity": "sha256:abc"}, tmp_path / "j")
@@ -66,7 +74,8 @@ def evaluate_context(tmp_path: Path, metrics: list[str], judge: bool = True, **p
     return NodeContext(node, work, 7, results, {}, Resources(), QuietProgress())
 
 
-def run_evaluation(tmp_path: Path, monkeypatch, metrics=("accuracy", "exact_match", "f1", "recall@1", "mrr")):
+def run_evaluation(tmp_path: Path, monkeypatch,
+                   metrics=("accuracy", "exact_match", "f1", "recall@1", "recall@2", "ndcg@2", "mrr")):
     monkeypatch.setattr(evaluate, "_generator", lambda ctx, params: scripted_judge)
     ctx = evaluate_context(tmp_path, list(metrics))
     return ctx, evaluate.run(ctx)
@@ -77,6 +86,9 @@ def test_scores_means_and_artifacts(tmp_path, monkeypatch):
     assert output.metrics["base"]["exact_match"] == pytest.approx(0.5)
     assert output.metrics["tuned"]["exact_match"] == pytest.approx(18 / 20)
     assert output.metrics["base"]["recall@1"] == 0.0 and output.metrics["base"]["mrr"] == 0.5
+    # 1 of the 2 relevant chunks in the corpus retrieved, at rank 2 (trec_eval's recall and ndcg_cut)
+    assert output.metrics["base"]["recall@2"] == 0.5
+    assert output.metrics["base"]["ndcg@2"] == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
     # judged: normalised 1..5 -> 0..1; tuned's two "kidney" replies are unparseable and left out
     assert output.metrics["base"]["accuracy"] == pytest.approx(0.5)
     assert output.metrics["tuned"]["accuracy"] == 1.0
@@ -95,7 +107,8 @@ def test_scores_means_and_artifacts(tmp_path, monkeypatch):
     assert agreement[("accuracy", "exact_match")]["spearman"] == pytest.approx(1.0)
     scores = [json.loads(line) for line in (ctx.workdir / "scores.jsonl").read_text().splitlines()]
     assert len(scores) == 40 and scores[-1] == {"system": "tuned", "id": "q19", "accuracy": None,
-                                                "exact_match": 0.0, "f1": 0.0, "recall@1": 0.0, "mrr": 0.5}
+                                                "exact_match": 0.0, "f1": 0.0, "recall@1": 0.0, "recall@2": 0.5,
+                                                "ndcg@2": pytest.approx(0.3868528), "mrr": 0.5}
     judgments = [json.loads(line) for line in (ctx.workdir / "judgments.jsonl").read_text().splitlines()]
     bad = [j for j in judgments if j["error"]]
     assert len(bad) == 2 and bad[0]["raw"] == "I cannot rate this."

@@ -34,9 +34,9 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
 
 
 def _f1(prediction: str, gold: str) -> float:
+    # SQuAD v1.1's definition: no shared token, 0 (so an empty answer scores 0 even against a gold
+    # answer that normalises to nothing; SQuAD v2's script would give 1 there).
     pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not pred or not ref:
-        return float(pred == ref)
     common = sum((Counter(pred) & Counter(ref)).values())
     if common == 0:
         return 0.0
@@ -61,17 +61,44 @@ def gold_ranks(retrieved: Sequence[str], gold_context: str | None) -> list[int]:
     return ranks
 
 
-def recall_at(ranks: Sequence[int], k: int) -> float:
+def relevant_ids(passages: Sequence[tuple[str, str]], gold_context: str | None) -> set[str]:
+    """Ids of the corpus passages that hold gold evidence, by the same test as `gold_ranks`.
+
+    `passages` are (id, normalised text) pairs: normalise once per corpus, not per question.
+    """
+    if not gold_context:
+        return set()
+    gold = normalize_answer(gold_context)
+    return {pid for pid, text in passages if text and (text in gold or gold in text)}
+
+
+# Rank metrics as trec_eval defines them (binary relevance). `ranks` are the 1-based ranks of
+# the relevant passages retrieved; `relevant` is how many relevant passages the corpus holds.
+
+
+def hit_at(ranks: Sequence[int], k: int) -> float:
+    """1 when a relevant passage is in the top k (trec_eval's success_k)."""
     return float(any(r <= k for r in ranks))
+
+
+def recall_at(ranks: Sequence[int], k: int, relevant: int) -> float:
+    """Relevant passages in the top k over all relevant passages (trec_eval's recall_k)."""
+    return sum(r <= k for r in ranks) / relevant if relevant else 0.0
+
+
+def precision_at(ranks: Sequence[int], k: int) -> float:
+    """Relevant passages in the top k over k (trec_eval's P_k)."""
+    return sum(r <= k for r in ranks) / k
 
 
 def reciprocal_rank(ranks: Sequence[int]) -> float:
     return 1.0 / min(ranks) if ranks else 0.0
 
 
-def ndcg_at(ranks: Sequence[int], k: int) -> float:
+def ndcg_at(ranks: Sequence[int], k: int, relevant: int) -> float:
+    """DCG of the top k over the ideal DCG of min(relevant, k) relevant passages (trec_eval's ndcg_cut_k)."""
     gains = sum(1.0 / math.log2(r + 1) for r in ranks if r <= k)
-    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(ranks), k) + 1))
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(relevant, k) + 1))
     return gains / ideal if ideal else 0.0
 
 

@@ -1,8 +1,10 @@
 """Which metric is scored how, and the objective (model-free) scores of one answer.
 
 An answer is a row of a rag node's answers.jsonl: id, question, answers (gold),
-prediction, contexts (retrieved, best first; absent when closed-book) and
-context (the gold passage, when the questions have one).
+prediction, contexts (retrieved, best first; absent when closed-book),
+context (the gold passage, when the questions have one) and, added by the
+evaluate runner for recall@k and ndcg@k, relevant (how many passages of the
+searched corpora hold gold evidence).
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ def objective(metric: str, answer: dict, rule: FormatRule | None = None) -> floa
         return m.reciprocal_rank(ranks)
     name, _, k = metric.partition("@")
     k_ = int(k)
-    if name in ("recall", "hit"):
-        return m.recall_at(ranks, k_)
+    if name == "hit":
+        return m.hit_at(ranks, k_)
     if name == "precision":
-        return sum(r <= k_ for r in ranks) / k_
-    return m.ndcg_at(ranks, k_)
+        return m.precision_at(ranks, k_)
+    if answer.get("relevant") is None:
+        return None  # the corpus was not searched for relevant passages: recall and nDCG are unknown
+    relevant = max(answer["relevant"], len(ranks))  # a passage retrieved twice counts twice
+    return m.recall_at(ranks, k_, relevant) if name == "recall" else m.ndcg_at(ranks, k_, relevant)

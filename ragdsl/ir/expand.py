@@ -305,6 +305,9 @@ class _Expander:
                 systems[answer.label] = node.id
                 inputs.append(Input(f"system:{answer.label}", node.id))
             params["systems"] = systems
+            if _counts_relevant(params.get("metrics")):
+                inputs += [Input(f"corpus:{a.label}", c) for a in answers if id(a) in contexts
+                           for c in self.corpora(contexts[id(a)])]
             display.insert(0, ("systems", ", ".join(systems)))
             labels = self.labels(axes, combo)
             nid = node_id("evaluate", name, labels)
@@ -439,6 +442,11 @@ class _Expander:
                 out[id(m)] = nid
         return out
 
+    def corpora(self, retrieval: str) -> list[str]:
+        """The corpora a retrieve node searches: recall and nDCG count the relevant passages in them."""
+        return [c.node for index in self.graph.node(retrieval).inputs if self.graph.node(index.node).kind == "index"
+                for c in self.graph.node(index.node).inputs if c.role == "corpus"]
+
     # ---------------------------------------------------------------- reports
     def report(self, key: DeclKey, decl: ast.ReportDecl) -> None:
         name = self.program.names[key]
@@ -548,6 +556,11 @@ def _word(assign: ast.Assign | None, default: str) -> str:
     if isinstance(value, ast.Str):
         return value.value
     return default
+
+
+def _counts_relevant(metrics: object) -> bool:
+    """Whether an evaluation's metrics divide by the number of relevant passages (recall@k, ndcg@k)."""
+    return isinstance(metrics, list) and any(str(m).partition("@")[0] in ("recall", "ndcg") for m in metrics)
 
 
 def _unique(inputs: list[Input]) -> tuple[Input, ...]:

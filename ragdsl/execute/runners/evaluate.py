@@ -36,6 +36,12 @@ def run(ctx: NodeContext) -> Output:
     answers = {label: _answers(ctx, node, params.get("limit")) for label, node in sorted(params["systems"].items())}
     scores: dict[str, dict[str, dict[str, float]]] = {s: {x: {} for x in metrics} for s in answers}
     rule = _format_rule(ctx, params) if "format_validity" in metrics else None
+    corpora: dict[str, list[str]] = {}  # system -> the corpora its retrieval searched
+    for i in ctx.node.inputs:
+        if i.role.startswith("corpus:"):
+            corpora.setdefault(i.role.partition(":")[2], []).append(i.node)
+    if corpora:
+        _count_relevant(ctx, corpora, answers)
     for metric in [x for x in metrics if scoring.kind_of(x) in ("answer", "retrieval")]:
         for system, rows in answers.items():
             for row in rows:
@@ -74,6 +80,28 @@ def run(ctx: NodeContext) -> Output:
     if judgments:
         outputs |= {"judgments": len(judgments), "judge_seconds": round(judge_seconds, 1)}
     return Output(outputs, metrics=table)
+
+
+def _count_relevant(ctx: NodeContext, corpora: dict[str, list[str]], answers: dict[str, list[dict]]) -> None:
+    """Add to each retrieving answer how many passages of its searched corpora hold its gold evidence."""
+    from ragdsl.evaluate.metrics import normalize_answer, relevant_ids
+
+    ctx.note("counting relevant passages")
+    normalised: dict[str, list[tuple[str, str]]] = {}
+    counts: dict[tuple[tuple[str, ...], str], int] = {}
+    for system, rows in answers.items():
+        searched = tuple(sorted(set(corpora.get(system, ()))))
+        for node in searched:
+            if node not in normalised:
+                normalised[node] = [(p["id"], normalize_answer(p["text"]))
+                                    for p in read_jsonl(ctx.upstream(node).folder / "passages.jsonl")]
+        for row in rows:
+            gold = row.get("context")
+            if not searched or not gold or "contexts" not in row:
+                continue
+            if (searched, gold) not in counts:
+                counts[(searched, gold)] = sum(len(relevant_ids(normalised[n], gold)) for n in searched)
+            row["relevant"] = counts[(searched, gold)]
 
 
 def _answers(ctx: NodeContext, node: str, limit: int | None) -> list[dict]:
