@@ -13,11 +13,22 @@ import pytest
 from test_evaluate_runner import run_evaluation
 
 from ragdsl.diagnostics import Span
+from ragdsl.evaluate.scoring import kind_of
+from ragdsl.evaluate.summary import summarise
 from ragdsl.execute.context import NodeContext, Resources, Result
 from ragdsl.execute.progress import QuietProgress
 from ragdsl.execute.runners import report
 from ragdsl.ir.nodes import Input, Node
-from ragdsl.report import bar_chart, line_chart
+from ragdsl.report import (
+    Evaluation,
+    Finetune,
+    ReportData,
+    bar_chart,
+    line_chart,
+    plots,
+    render_html,
+    render_markdown,
+)
 from ragdsl.report.svg import Bar
 
 SPEC = 'experiment study { seed = 7 }\n# a comment that the report keeps\n'
@@ -38,7 +49,7 @@ def finetune_result(tmp_path: Path, samples: int) -> Result:
 
 
 def report_context(tmp_path: Path, monkeypatch, formats=("markdown", "html", "json")) -> NodeContext:
-    ctx_eval, output = run_evaluation(tmp_path / "eval", monkeypatch)
+    ctx_eval, output = run_evaluation(tmp_path / "eval", monkeypatch, ("accuracy", "exact_match", "f1", "hit@1", "mrr"))
     evaluation = Result("evaluate.e", "evaluate", "e" * 64, output.outputs, ctx_eval.workdir, output.metrics)
     tuned = finetune_result(tmp_path, 200)
     results = {"evaluate.e": evaluation, tuned.node: tuned}
@@ -53,16 +64,108 @@ def report_context(tmp_path: Path, monkeypatch, formats=("markdown", "html", "js
     return NodeContext(node, work, 7, results, {"spec:spec.rag": spec}, Resources(), QuietProgress())
 
 
+WIDE_METRICS = ("exact_match", "f1", "semantic_similarity", "accuracy", "faithfulness", "recall@1", "recall@5",
+                "hit@1", "hit@5", "precision@5", "ndcg@5", "mrr")
+WIDE_SYSTEMS = ("bm25", "bm25-tuned", "closed-book", "dense")
+PASSAGES = ["Insulin is made in the pancreas by beta cells.", "Bile is made in the liver.",
+            "The pancreas lies behind the stomach.", "Glucagon raises blood sugar."]
+
+
+def wide_report() -> ReportData:
+    """A report as a real study gives it: 12 metrics, four systems, one closed-book (no retrieval scores),
+    bm25 and bm25-tuned sharing their retrieval, dense retrieving differently, two unparseable judge replies."""
+    ids = [f"q{i:02d}" for i in range(20)]
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    for k, system in enumerate(WIDE_SYSTEMS):
+        scores[system] = {}
+        for j, metric in enumerate(WIDE_METRICS):
+            binary = metric == "exact_match" or metric.startswith("hit@")
+            values = {q: float((i + k) % 3 != 0) if binary else ((i * 7 + k * 3 + j) % 5) / 4
+                      for i, q in enumerate(ids)}
+            if kind_of(metric) == "retrieval" and system == "closed-book":
+                values = {}  # closed-book: retrieval metrics do not apply
+            if metric == "accuracy" and system == "bm25-tuned":
+                values = {q: v for q, v in values.items() if q not in ("q03", "q11")}  # unparseable replies
+            scores[system][metric] = values
+    summary = {**summarise(scores, WIDE_METRICS, 7), "metrics": list(WIDE_METRICS), "questions": "bioasq",
+               "fingerprints": {s: s[0] * 64 for s in WIDE_SYSTEMS}, "agreement": [], "judge": None}
+    contexts = {"bm25": PASSAGES[:3], "bm25-tuned": PASSAGES[:3], "closed-book": [],
+                "dense": [PASSAGES[2], PASSAGES[3], PASSAGES[0]]}
+    questions = [{"id": q, "question": f"Which organ makes insulin? ({q})", "answers": ["the pancreas"],
+                  "context": PASSAGES[0], "systems": {
+                      s: {"prediction": "the pancreas" if i % 2 else "the liver", "contexts": contexts[s],
+                          "scores": {m: scores[s][m].get(q) for m in WIDE_METRICS}, "judge": {}}
+                      for s in WIDE_SYSTEMS}} for i, q in enumerate(ids)]
+    evaluation = Evaluation("evaluate.wide", "w" * 64, summary, questions, ["BioASQ (CC BY 2.5)"])
+    tuned = Finetune("finetune.t[samples=1000]", "bm25-tuned", "t" * 64, {
+        "method": "lora", "samples": 1000, "train_tokens": 123456, "train_loss": 1.234, "eval_loss_before": 2.1,
+        "eval_loss": 1.7, "tokens_per_s": 1234.5, "device": "cuda (NVIDIA H100 80GB HBM3)"},
+        [(float(s), 2.0 - s / 20) for s in range(1, 11)], [(5.0, 1.9), (10.0, 1.7)])
+    return ReportData("A wide study", [evaluation], {"evaluate.wide": {"bm25-tuned": tuned}},
+                      [("spec.rag", SPEC)], [("ragdsl", "0"), ("python", "3")])
+
+
+def wide_markdown(data: ReportData) -> str:
+    return render_markdown(data, [(caption, f"plots/{i:02d}.svg") for i, (caption, _) in enumerate(plots(data), 1)])
+
+
+def test_summary_gives_n_per_metric_in_tables_by_metric_group():
+    summary = wide_markdown(wide_report()).split("### Paired comparisons", 1)[0]
+    assert "questions |" not in summary and "0/20" not in summary  # no joined counts of all metrics
+    assert summary.count("### Answer metrics") == 1 and summary.count("### Retrieval metrics") == 1
+    assert "| system | exact_match | f1 | semantic_similarity |\n" in summary
+    assert "### Judged metrics (0-1)\n\n| system | accuracy | faithfulness |\n" in summary
+    # seven retrieval metrics: two tables (4 + 3) rather than one too wide to read
+    assert "| system | recall@1 | recall@5 | hit@1 | hit@5 |\n" in summary
+    assert "| system | precision@5 | ndcg@5 | mrr |\n" in summary
+    assert max(line.count(" | ") for line in summary.splitlines() if line.startswith("| ")) <= 5
+    assert re.search(r"\| bm25-tuned \| 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \(n=18\) \| 0\.\d{3} \[0\.\d{3}, "
+                     r"0\.\d{3}\] \|\n", summary)  # accuracy on 18 questions, faithfulness on all 20
+    assert "| closed-book | n/a | n/a | n/a | n/a |\n" in summary and "(n=20)" not in summary
+    assert ("Each cell: mean [95% CI] over all 20 questions; (n=k): over k of them only, leaving out answers "
+            "whose judge reply could not be parsed. n/a: no score on any question (closed-book retrieved no "
+            "passages).") in summary
+
+
+def test_paired_comparisons_that_cannot_exist_are_omitted_and_counted():
+    md = wide_markdown(wide_report())
+    paired = md.split("### Paired comparisons", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in paired.splitlines() if line.startswith("| ") and "| metric |" not in line]
+    assert len(rows) == 6 * 12 - 3 * 7 and not any("| 0 |" in r or "n/a" in r for r in rows)
+    assert ("21 of 72 comparisons omitted, as no question has a score from both systems: closed-book has no "
+            "recall@1, recall@5, hit@1, hit@5, precision@5, ndcg@5 or mrr score (it retrieved no passages).") in paired
+    html = render_html(wide_report(), plots(wide_report()))
+    assert '<p class="muted omitted">21 of 72 comparisons omitted' in html
+
+
+def test_drilldown_shows_each_systems_contexts_shared_ones_once():
+    data = wide_report()
+    md = wide_markdown(data)
+    q = md.split("### q00:", 1)[1].split("### q01:", 1)[0]
+    assert q.count("<details>") == 2
+    assert ("<details><summary>retrieved contexts: bm25, bm25-tuned</summary>\n\n1. Insulin is made in the "
+            "pancreas by beta cells.\n2. Bile is made in the liver.\n3. The pancreas lies behind the stomach.") in q
+    assert "<details><summary>retrieved contexts: dense</summary>\n\n1. The pancreas lies behind the stomach." in q
+    assert "No retrieved contexts: closed-book." in q
+    html = render_html(data, plots(data))
+    assert html.count("<summary>retrieved contexts: bm25, bm25-tuned</summary>") == 20
+    assert html.count("<summary>retrieved contexts: dense</summary>") == 20
+    assert md == wide_markdown(wide_report()) and html == render_html(wide_report(), plots(wide_report()))
+
+
 def test_markdown_has_cis_paired_tests_judge_drilldown_and_provenance(tmp_path, monkeypatch):
     ctx = report_context(tmp_path, monkeypatch)
     output = report.run(ctx)
     assert output.outputs["files"] == "report.md, report.html, report.json"
     md = (ctx.workdir / "report.md").read_text()
     assert md.startswith("# Study <report>\n")
-    header = "| system | questions | accuracy | exact_match | f1 | recall@1 | mrr |"
-    assert header in md
-    assert re.search(r"\| base \| 20 \| 0\.500 \[0\.\d{3}, 0\.\d{3}\] \| 0\.500 \[", md)
-    assert "| tuned | 18/20 |" in md  # judged on 18, the rest on 20
+    for title, header in (("Answer metrics", "exact_match | f1"), ("Judged metrics (0-1)", "accuracy"),
+                          ("Retrieval metrics", "hit@1 | mrr")):
+        assert f"### {title}\n\n| system | {header} |\n" in md
+    assert re.search(r"\| base \| 0\.500 \[0\.\d{3}, 0\.\d{3}\] \| 0\.500 \[", md)
+    assert "| tuned | 1.000 [1.000, 1.000] (n=18) |" in md  # judged on 18 of the 20 questions
+    assert ("Each cell: mean [95% CI] over all 20 questions; (n=k): over k of them only, leaving out answers whose "
+            "judge reply could not be parsed.") in md and "n/a:" not in md
     assert "| **exact_match** | **base** | **tuned** | **20** | **-0.400 [" in md  # significant: bold
     assert "Unparseable judge replies: 2 of 40 (accuracy: 2)" in md
     assert "- judge accuracy: unparseable (no score found)" in md
@@ -135,3 +238,55 @@ def test_html_renders_in_headless_chromium(tmp_path, monkeypatch):
     subprocess.run([*args, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()], capture_output=True,
                    timeout=120, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+# Opens every <details> (drill-down, retrieved contexts), then records the page's width against the
+# window's and every table that would need its own horizontal scroll bar (tables are display:block
+# with overflow-x:auto, so a too-wide table scrolls inside itself instead of widening the page).
+LAYOUT_PROBE = """<script>
+addEventListener("load", () => {
+  for (const d of document.querySelectorAll("details")) d.open = true;
+  const root = document.documentElement;
+  const wide = [...document.querySelectorAll("table, svg, figure, section, ol, li")]
+    .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > root.clientWidth)
+    .map(e => e.tagName + "." + (e.getAttribute("class") || "") + ": " + (e.textContent || "").slice(0, 60));
+  const out = document.createElement("pre");
+  out.id = "layout";
+  out.textContent = JSON.stringify({window: innerWidth, client: root.clientWidth, scroll: root.scrollWidth, wide});
+  document.body.append(out);
+});
+</script>"""
+
+
+def test_wide_report_fits_a_1280px_window_in_headless_chromium(tmp_path):
+    """12 metrics, four systems (one closed-book): no horizontal overflow at 1280 px, drill-downs open."""
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI", "").lower() in ("1", "true"):
+            pytest.fail("chromium is required in CI to check the HTML report renders")
+        pytest.skip("chromium is not installed")
+    data = wide_report()
+    html = render_html(data, plots(data))
+    page = tmp_path / "report.html"
+    page.write_text(html)
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", LAYOUT_PROBE + "</body>"))
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--force-device-scale-factor=1",
+            "--window-size=1280,1000"]
+    dom = subprocess.run([*args, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    found = re.search(r'<pre id="layout">(.*?)</pre>', dom)
+    assert found, dom[-2000:]
+    layout = json.loads(found.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
+                        .replace("&amp;", "&"))
+    assert layout["window"] == 1280 and layout["client"] == 1280, layout  # measured at the width asked for
+    assert layout["scroll"] <= layout["client"] and layout["wide"] == [], layout
+    assert dom.count('<table class="summary">') == 4 and "21 of 72 comparisons omitted" in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([*args[:-1], "--window-size=1280,2200", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
+    if os.environ.get("RAGDSL_REPORT_SHOT"):  # to look at it: RAGDSL_REPORT_SHOT=/tmp/wide.png pytest -k wide
+        shutil.copy(shot, os.environ["RAGDSL_REPORT_SHOT"])

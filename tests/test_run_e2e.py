@@ -374,11 +374,14 @@ def test_the_report_has_the_metric_table(ran):
     report = (artifacts(ran.root, ran.fp("report.summary")) / "report.md").read_text()
     metrics = result_record(ran.root, ran.fp("evaluate.compare"))["metrics"]
     assert report.startswith("# End to end\n")
-    assert "| system | questions | exact_match | f1 | recall@2 | mrr |" in report
-    for system, table in metrics.items():  # each mean with its bootstrap 95% CI
-        row = next(line for line in report.splitlines() if line.startswith(f"| {system} | {TEST} | "))
-        means = [float(cell.split(" [")[0]) for cell in row.strip("| ").split(" | ")[2:]]
-        assert means == [pytest.approx(round(table[m], 3)) for m in ("exact_match", "f1", "recall@2", "mrr")]
+    assert f"Each cell: mean [95% CI] over all {TEST} questions." in report
+    for title, names in (("Answer metrics", ("exact_match", "f1")), ("Retrieval metrics", ("recall@2", "mrr"))):
+        table = report.split(f"### {title}\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        assert table[0] == "| system | " + " | ".join(names) + " |"
+        for system, values in metrics.items():  # each mean with its bootstrap 95% CI, over all questions
+            cells = next(line for line in table if line.startswith(f"| {system} | ")).strip("| ").split(" | ")[1:]
+            assert not any("(n=" in cell for cell in cells)
+            assert [float(c.split(" [")[0]) for c in cells] == [pytest.approx(round(values[m], 3)) for m in names]
     assert (artifacts(ran.root, ran.fp("report.summary")) / "report.html").is_file()
 
 
@@ -422,7 +425,7 @@ def test_changing_the_metrics_reruns_only_evaluate_and_report(ran, tmp_path, exe
         assert set(metrics[system]) == {"f1", "questions"}
         assert metrics[system]["f1"] == pytest.approx(old[system]["f1"]), "same answers, same f1"
     report = (artifacts(root, planned["report.summary"]["fingerprint"]) / "report.md").read_text()
-    assert "| system | questions | f1 |" in report and "recall@2" not in report.split("## Spec")[0]
+    assert "### Answer metrics\n\n| system | f1 |\n" in report and "recall@2" not in report.split("## Spec")[0]
 
     executed.clear()  # both versions stay in the store: going back runs nothing
     run_ok(root)

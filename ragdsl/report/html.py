@@ -10,16 +10,20 @@ from ragdsl.report.data import ReportData
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
 padding:0 1rem;line-height:1.45}
-table{border-collapse:collapse;margin:.5rem 0 1.2rem;display:block;overflow-x:auto;max-width:100%}th,td{border:1px solid #ccc;padding:.25rem .5rem;
-text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.summary td.est{min-width:7.5rem}td.est .ci,td.est .n{display:block;font-size:.85em;color:#555}
+td.est .n{font-weight:600;color:#8a4b00}
 tr.significant td{background:#fff4cc;font-weight:600}pre{background:#f7f7f7;padding:.8rem;overflow:auto}
 details{margin:.3rem 0}summary{cursor:pointer}.question{border-top:1px solid #eee;padding:.4rem 0}
-.rationale{color:#555;font-size:.92em}.muted{color:#666}svg.plot{display:block;margin:.5rem 0 1.5rem}
+.question li{overflow-wrap:anywhere}.rationale{color:#555;font-size:.92em}.muted{color:#666}
+svg.plot{display:block;margin:.5rem 0 1.5rem;max-width:100%;height:auto}
 """
 
 
 def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None, cls: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{_breakable(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
         row_cls = f' class="{classes[i]}"' if classes and classes[i] else ""
@@ -27,6 +31,25 @@ def _table(header: list[str], rows: list[list[str]], classes: list[str] | None =
                         for c in row)
         body.append(f"<tr{row_cls}>{cells}</tr>")
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _breakable(name: str) -> str:
+    """A header that may wrap after its underscores (metric and field names) rather than widen the table."""
+    return escape(name).replace("_", "_<wbr>")
+
+
+def _summary(table: t.SummaryTable) -> str:
+    """Each cell the mean, its CI under it and n under that (where not the question count): narrow columns."""
+    def est(c: t.Cell) -> str:
+        if not c.ci:
+            return f'<td class="est num">{escape(c.mean)}</td>'
+        n = f'<span class="n">{escape(c.n)}</span>' if c.n else ""
+        return (f'<td class="est num"><span class="mean">{escape(c.mean)}</span> '
+                f'<span class="ci">{escape(c.ci)}</span>{n}</td>')
+
+    head = "".join(f"<th>{_breakable(h)}</th>" for h in table.header)
+    body = "".join(f"<tr><td>{escape(system)}</td>{''.join(est(c) for c in cells)}</tr>" for system, cells in table.rows)
+    return f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _numeric(text: str) -> bool:
@@ -39,14 +62,23 @@ def render_html(data: ReportData, plots: list[tuple[str, str]]) -> str:
         parts.append(f'<section class="evaluation" id="{escape(ev.node)}"><h2>{escape(ev.node)}</h2>')
         parts.append(f'<p class="muted">Questions: {escape(str(ev.summary.get("questions") or "-"))} '
                      f"({len(ev.questions)}); fingerprint <code>{ev.fingerprint[:12]}</code>. Means with 95% "
-                     "percentile-bootstrap confidence intervals (judged metrics normalised to 0-1).</p>")
-        parts.append(_table(*t.summary_table(ev), cls="summary"))
-        header, rows = t.paired_table(ev)
-        if rows:
+                     "percentile-bootstrap confidence intervals "
+                     + escape(" ".join(["(judged metrics normalised to 0-1).", *t.summary_notes(ev)])) + "</p>")
+        title = None
+        for table in t.summary_tables(ev):
+            if table.title != title:
+                parts.append(f"<h3>{escape(table.title)}</h3>")
+                title = table.title
+            parts.append(_summary(table))
+        header, rows, omitted = t.paired_table(ev)
+        if rows or omitted:
             parts.append("<h3>Paired comparisons</h3><p>A minus B on the questions both were scored on; "
                          "highlighted: p &lt; 0.05.</p>")
+        if rows:
             parts.append(_table(header, [r for r, _ in rows], ["significant" if s else "" for _, s in rows],
                                 cls="paired"))
+        if omitted:
+            parts.append(f'<p class="muted omitted">{escape(omitted)}</p>')
         judge = t.judge_lines(ev)
         if judge:
             parts.append("<h3>Judge</h3><ul>" + "".join(f"<li>{escape(x)}</li>" for x in judge) + "</ul>")
@@ -84,9 +116,12 @@ def _drilldown(ev) -> str:
                 for m, j in sorted(s.get("judge", {}).items()))
             rows.append(f"<tr><td>{escape(system)}</td><td>{escape(s.get('prediction', ''))}{judged}</td>"
                         f"<td>{escape(scores)}</td></tr>")
-        contexts = next((s.get("contexts") for s in q.get("systems", {}).values() if s.get("contexts")), [])
-        ctx_html = ("<details><summary>retrieved contexts</summary><ol>"
-                    + "".join(f"<li>{escape(c)}</li>" for c in contexts) + "</ol></details>") if contexts else ""
+        shared, none = t.context_groups(q)
+        ctx_html = "".join(f'<details class="contexts"><summary>retrieved contexts: {escape(", ".join(systems))}'
+                           "</summary><ol>" + "".join(f"<li>{escape(c)}</li>" for c in contexts) + "</ol></details>"
+                           for systems, contexts in shared)
+        if none and shared:
+            ctx_html += f'<p class="muted">No retrieved contexts: {escape(", ".join(none))}.</p>'
         gold = escape(" | ".join(q.get("answers") or []) or "-")
         out.append(f'<details class="question"><summary><b>{escape(str(q["id"]))}</b> {escape(q["question"])}'
                    f"</summary><p>Gold: {gold}</p><table><thead><tr><th>system</th><th>answer</th><th>scores</th>"

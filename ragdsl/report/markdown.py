@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from ragdsl.report import tables as t
 from ragdsl.report.data import ReportData
 
@@ -21,13 +23,21 @@ def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
         n = len(ev.questions)
         out += [f"## {ev.node}", "", f"Questions: {ev.summary.get('questions') or '-'} ({n}); "
                 f"fingerprint `{ev.fingerprint[:12]}`. Means with 95% percentile-bootstrap CIs "
-                "(judged metrics normalised to 0-1).", ""]
-        out += _table(*t.summary_table(ev))
-        header, rows = t.paired_table(ev)
-        if rows:
+                + " ".join(["(judged metrics normalised to 0-1).", *t.summary_notes(ev)]), ""]
+        title = None
+        for table in t.summary_tables(ev):
+            if table.title != title:
+                out += [f"### {table.title}", ""]
+                title = table.title
+            out += _table(table.header, table.text_rows())
+        header, rows, omitted = t.paired_table(ev)
+        if rows or omitted:
             out += ["### Paired comparisons", "",
                     "A minus B on the questions both were scored on; **bold**: p < 0.05.", ""]
+        if rows:
             out += _table(header, [[f"**{c}**" if sig else c for c in cells] for cells, sig in rows])
+        if omitted:
+            out += [omitted, ""]
         judge = t.judge_lines(ev)
         if judge:
             out += ["### Judge", "", *[f"- {line}" for line in judge], ""]
@@ -58,10 +68,12 @@ def _drilldown(ev) -> list[str]:
             for metric, j in sorted(s.get("judge", {}).items()):
                 verdict = f"{j['score']:g}" if j.get("score") is not None else f"unparseable ({j.get('error')})"
                 out.append(f"  - judge {metric}: {verdict}; {_line(j.get('rationale') or '')}".rstrip("; "))
-        contexts = next((s.get("contexts") for s in q.get("systems", {}).values() if s.get("contexts")), [])
-        if contexts:
-            out += ["", "<details><summary>retrieved contexts</summary>", ""]
+        shared, none = t.context_groups(q)
+        for systems, contexts in shared:
+            out += ["", f"<details><summary>retrieved contexts: {escape(', '.join(systems))}</summary>", ""]
             out += [f"{i}. {_line(c)}" for i, c in enumerate(contexts, 1)] + ["", "</details>"]
+        if none and shared:
+            out += ["", f"No retrieved contexts: {', '.join(none)}."]
         out.append("")
     return out
 

@@ -1,14 +1,16 @@
-"""The report's tables as rows of strings, shared by the Markdown and HTML renderers."""
+"""The report's tables (rows of strings; summary cells as mean, CI and n), shared by the Markdown and HTML renderers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ragdsl.evaluate.scoring import kind_of
 from ragdsl.report.data import Evaluation, Finetune
 
-
-def estimate_text(e: dict | None) -> str:
-    if not e or e.get("mean") is None:
-        return "n/a"
-    return f"{e['mean']:.3f} [{e['low']:.3f}, {e['high']:.3f}]"
+GROUPS = (("answer", "Answer metrics"), ("judge", "Judged metrics (0-1)"), ("retrieval", "Retrieval metrics"))
+LEFT_OUT = {"judge": "answers whose judge reply could not be parsed", "retrieval": "questions without a gold passage",
+            "answer": "questions without gold answers"}  # why a metric may score fewer than all questions
+MAX_COLUMNS = 5  # metrics per summary table: five estimates and the system column fit a 1280-px window
 
 
 def p_text(p: float | None) -> str:
@@ -17,27 +19,169 @@ def p_text(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def summary_table(ev: Evaluation) -> tuple[list[str], list[list[str]]]:
+def group_of(metric: str) -> str:
+    """'answer' (EM, F1, format validity, semantic similarity), 'judge' or 'retrieval'."""
+    kind = kind_of(metric)
+    return kind if kind in ("judge", "retrieval") else "answer"
+
+
+def question_count(ev: Evaluation) -> int:
+    """The evaluation's questions: those of the drill-down, else the most any metric was scored on."""
+    if ev.questions:
+        return len(ev.questions)
+    return max((e.get("n") or 0 for est in (ev.summary.get("estimates") or {}).values() for e in est.values()),
+               default=0)
+
+
+def without_contexts(ev: Evaluation) -> list[str]:
+    """Systems that retrieved no passage for any question of the drill-down (closed-book)."""
+    systems = sorted({s for q in ev.questions for s in q.get("systems", {})})
+    return [s for s in systems if not any(q.get("systems", {}).get(s, {}).get("contexts") for q in ev.questions)]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One estimate of the summary: mean, CI and, where it differs from the question count, n."""
+
+    mean: str
+    ci: str = ""
+    n: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(x for x in (self.mean, self.ci, f"({self.n})" if self.n else "") if x)
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    title: str
+    metrics: list[str]
+    rows: list[tuple[str, list[Cell]]]  # (system, a cell per metric)
+
+    @property
+    def header(self) -> list[str]:
+        return ["system", *self.metrics]
+
+    def text_rows(self) -> list[list[str]]:
+        return [[system, *[c.text for c in cells]] for system, cells in self.rows]
+
+
+def cell(e: dict | None, questions: int) -> Cell:
+    if not e or e.get("mean") is None:
+        return Cell("n/a")
+    n = e.get("n")
+    return Cell(f"{e['mean']:.3f}", f"[{e['low']:.3f}, {e['high']:.3f}]", "" if n == questions else f"n={n}")
+
+
+def summary_tables(ev: Evaluation) -> list[SummaryTable]:
+    """The summary split by metric group (answer, judged, retrieval), at most MAX_COLUMNS metrics a table."""
     metrics = ev.summary.get("metrics") or []
     estimates = ev.summary.get("estimates") or {}
-    header = ["system", "questions", *metrics]
-    rows = []
-    for system in sorted(estimates):
-        counts = {e.get("n", 0) for e in estimates[system].values()}
-        rows.append([system, "/".join(str(c) for c in sorted(counts)) or "0",
-                     *[estimate_text(estimates[system].get(m)) for m in metrics]])
-    return header, rows
+    questions = question_count(ev)
+    out = []
+    for group, title in GROUPS:
+        chosen = [m for m in metrics if group_of(m) == group]
+        parts = -(-len(chosen) // MAX_COLUMNS)  # as few tables as fit, of even widths (7 metrics: 4 + 3)
+        start = 0
+        for i in range(parts):
+            size = len(chosen) // parts + (i < len(chosen) % parts)
+            chunk, start = chosen[start:start + size], start + size
+            out.append(SummaryTable(title, chunk, [(s, [cell(estimates[s].get(m), questions) for m in chunk])
+                                                   for s in sorted(estimates)]))
+    return out
 
 
-def paired_table(ev: Evaluation) -> tuple[list[str], list[tuple[list[str], bool]]]:
-    """Rows of (cells, significant)."""
+def summary_notes(ev: Evaluation) -> list[str]:
+    """What the summary's cells mean: the question count, and why some cells have fewer questions or none."""
+    questions = question_count(ev)
+    estimates = ev.summary.get("estimates") or {}
+    metrics = ev.summary.get("metrics") or []
+    if not metrics or not estimates:
+        return []
+    partial = {group_of(m) for est in estimates.values() for m in metrics
+               if (n := (est.get(m) or {}).get("n")) and n != questions}
+    lines = [f"Each cell: mean [95% CI] over all {questions} questions" + ("." if not partial else "; (n=k): over k "
+             "of them only, leaving out " + " and ".join(LEFT_OUT[g] for g, _ in GROUPS if g in partial) + ".")]
+    empty = _empty(ev)
+    if empty:
+        closed = [s for s in without_contexts(ev)
+                  if any((s, m) in empty for m in metrics if group_of(m) == "retrieval")]
+        reason = f" ({_names(closed)} retrieved no passages)" if closed else ""
+        lines.append(f"n/a: no score on any question{reason}.")
+    return lines
+
+
+def paired_table(ev: Evaluation) -> tuple[list[str], list[tuple[list[str], bool]], str]:
+    """Rows of (cells, significant), and a line saying which comparisons were omitted and why ("" if none).
+
+    A pair of systems with no question scored by both on a metric has no comparison (a closed-book
+    system on the retrieval metrics): it is left out rather than shown as an empty row.
+    """
     header = ["metric", "A", "B", "questions", "A - B [95% CI]", "p", "test"]
     rows = []
-    for p in ev.summary.get("paired") or []:
-        diff = "n/a" if p.get("diff") is None else f"{p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]"
+    every = ev.summary.get("paired") or []
+    for p in filter(_compared, every):
+        diff = f"{p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]"
         rows.append(([p["metric"], p["a"], p["b"], str(p["n"]), diff, p_text(p.get("p")), p["test"]],
                      bool(p.get("significant"))))
-    return header, rows
+    return header, rows, _omitted(ev, [p for p in every if not _compared(p)], len(every))
+
+
+def _compared(p: dict) -> bool:
+    return bool(p.get("n")) and p.get("diff") is not None
+
+
+def _omitted(ev: Evaluation, omitted: list[dict], total: int) -> str:
+    if not omitted:
+        return ""
+    empty = _empty(ev)
+    order = {m: i for i, m in enumerate(ev.summary.get("metrics") or [])}
+    blamed: dict[str, set[str]] = {}
+    disjoint = 0
+    for p in omitted:
+        who = [s for s in (p["a"], p["b"]) if (s, p["metric"]) in empty]
+        for s in who:
+            blamed.setdefault(s, set()).add(p["metric"])
+        disjoint += not who
+    closed = set(without_contexts(ev))
+    reasons = []
+    for s in sorted(blamed):
+        metrics = sorted(blamed[s], key=lambda m: (order.get(m, len(order)), m))
+        retrieval = all(group_of(m) == "retrieval" for m in metrics)
+        reasons.append(f"{s} has no {_names(metrics, 'or')} score"
+                       + (" (it retrieved no passages)" if retrieval and s in closed else ""))
+    if disjoint:
+        reasons.append(f"{disjoint} other {'pair was' if disjoint == 1 else 'pairs were'} scored on different "
+                       "questions")
+    return (f"{len(omitted)} of {total} comparisons omitted, as no question has a score from both systems: "
+            f"{_names(reasons)}.")
+
+
+def _empty(ev: Evaluation) -> set[tuple[str, str]]:
+    """(system, metric) with no score at all."""
+    return {(s, m) for s, est in (ev.summary.get("estimates") or {}).items()
+            for m in ev.summary.get("metrics") or [] if not (est.get(m) or {}).get("n")}
+
+
+def _names(items: list[str], conjunction: str = "and") -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def context_groups(question: dict) -> tuple[list[tuple[list[str], list[str]]], list[str]]:
+    """A question's retrieved contexts per system: ([(systems, contexts)], systems that retrieved nothing).
+
+    Systems that retrieved the same passages in the same order share one entry (systems of one
+    evaluation usually share retrieval); entries are in the order of their first system.
+    """
+    shared: dict[tuple[str, ...], list[str]] = {}
+    none = []
+    for system, s in sorted(question.get("systems", {}).items()):
+        contexts = tuple(str(c) for c in s.get("contexts") or [])
+        if contexts:
+            shared.setdefault(contexts, []).append(system)
+        else:
+            none.append(system)
+    return [(systems, list(contexts)) for contexts, systems in shared.items()], none
 
 
 def judge_lines(ev: Evaluation) -> list[str]:
