@@ -274,30 +274,48 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
               help="Write the node's pipeline as Haystack YAML (the only format so far).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Write here instead of stdout.")
+@click.option("--models-dir", "models_dir", default=None, metavar="DIR",
+              help="Name every model as a folder DIR/<name> instead of its Hugging Face id (for machines "
+                   "without hub access). Models with no hub id always get a folder, under models/ by default.")
+@click.option("--copy-models", is_flag=True,
+              help="Copy the model folders the YAML names into that folder.")
+@click.option("--stores-dir", "stores_dir", default="stores", show_default=True, metavar="DIR",
+              help="Folder the YAML's metadata names for in-memory stores' files.")
+@click.option("--copy-stores", is_flag=True, help="Copy the in-memory stores' files into that folder.")
 @_set_option
 @_store_option
 @_handle_errors
-def export(spec: Path, node: str, haystack: bool, output: Path | None, overrides: tuple[str, ...],
-           store_dir: Path | None) -> None:
+def export(spec: Path, node: str, haystack: bool, output: Path | None, models_dir: str | None, copy_models: bool,
+           stores_dir: str, copy_stores: bool, overrides: tuple[str, ...], store_dir: Path | None) -> None:
     """Export a rag or retrieve NODE as a standard Haystack pipeline (YAML).
 
     The document stores come from the index nodes' results, so run the spec
-    first. Load it with `Pipeline.loads()`; in-memory stores are named after
-    their index node (see docs/lowering.md).
+    first. The YAML holds no path of this machine: models are named by their
+    Hugging Face id and revision where they have one, else by a folder to copy
+    them into; relative folders are relative to the YAML's folder (run the
+    pipeline from there). What the YAML cannot carry is listed on stderr
+    (see docs/lowering.md).
     """
     from ragdsl.execute.store import Store
-    from ragdsl.lower.export import ExportError, export_haystack
+    from ragdsl.lower.export import ExportError, export_pipeline
+    from ragdsl.lower.portable import ExportOptions
 
+    for name, value in (("--models-dir", models_dir), ("--stores-dir", stores_dir)):
+        if value is not None and (not value.strip() or value.startswith("~")):
+            raise UserError(f"{name} {value!r}: give a folder without ~ (Haystack and transformers do not expand it)")
+    options = ExportOptions(models_dir=models_dir, stores_dir=stores_dir, copy_models=copy_models,
+                            copy_stores=copy_stores, base=output.parent if output is not None else None)
     compilation = _compile(spec, overrides, store_dir)
     try:
-        text = export_haystack(compilation, Store(store_dir), node)
+        exported = export_pipeline(compilation, Store(store_dir), node, options)
     except ExportError as exc:
         raise UserError(str(exc)) from exc
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(exported.yaml, nl=False)
     else:
-        _write(output, text)
+        _write(output, exported.yaml)
         click.echo(f"wrote {output.as_posix()}", err=True)
+    click.echo(exported.report(), err=True, nl=False)
 
 
 @cli.group()
