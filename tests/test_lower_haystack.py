@@ -344,6 +344,32 @@ def test_local_generator_sampling_is_seeded(tiny_generator):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_batch_invariant_replies_do_not_depend_on_batch_neighbours(tiny_generator, precision):
+    """Greedy and sampled, each prompt's reply is the same alone, in any subset and in any order."""
+    for settings in ({}, {"temperature": 1.5, "seed": 3}):
+        generator = local(tiny_generator, precision=precision, batch_invariant=True, **settings)
+        replies = dict(zip(PROMPTS, generator.run(prompts=PROMPTS)["replies"]))
+        assert len(set(replies.values())) > 1
+        shuffled = PROMPTS[::-1]
+        assert generator.run(prompts=shuffled)["replies"] == [replies[p] for p in shuffled]
+        for subset in (PROMPTS[0::2], PROMPTS[1::2], PROMPTS[:1]):
+            assert generator.run(prompts=subset)["replies"] == [replies[p] for p in subset]
+        other = local(tiny_generator, precision=precision, batch_invariant=True, batch_size=3, **settings)
+        assert other.run(prompts=PROMPTS[1:])["replies"] == [replies[p] for p in PROMPTS[1:]]
+
+
+@pytest.mark.slow
+def test_sampling_depends_on_batch_neighbours_unless_batch_invariant(tiny_generator):
+    """Why the option exists: batched sampling draws from one random stream, so a reply changes
+    with the prompts generated before it."""
+    batched = local(tiny_generator, temperature=1.5, seed=3)
+    together = batched.run(prompts=PROMPTS)["replies"]
+    apart = [batched.run(prompts=[p])["replies"][0] for p in PROMPTS]
+    assert together != apart
+
+
+@pytest.mark.slow
 def test_replies_are_cut_at_end_of_sequence_and_plain_prompts_at_the_first_line(tiny_generator):
     chat = local(tiny_generator)
     chat.warm_up()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class LocalGenerator:
         temperature: float = 0.0,
         seed: int = 0,
         batch_size: int = 8,
+        batch_invariant: bool = False,
     ) -> None:
         """
         :param model: a folder saved with `save_pretrained`, or a Hugging Face id.
@@ -53,6 +55,9 @@ class LocalGenerator:
         :param device: "auto" (CUDA when present), "cpu" or "cuda".
         :param temperature: 0 for greedy decoding, else sampling at this temperature, seeded by `seed`.
         :param batch_size: prompts generated together.
+        :param batch_invariant: generate every prompt on its own (and seed sampling per prompt), so a
+            reply never depends on which other prompts are generated with it; slower (see
+            benchmarks/README.md, batch invariance).
         """
         if chat_template not in ("auto", "off"):
             raise ValueError(f"chat_template must be 'auto' or 'off', not {chat_template!r}")
@@ -71,6 +76,7 @@ class LocalGenerator:
         self.temperature = temperature
         self.seed = seed
         self.batch_size = batch_size
+        self.batch_invariant = batch_invariant
         self._model: Any = None
         self._tokenizer: Any = None
         self._use_chat = False
@@ -141,9 +147,12 @@ class LocalGenerator:
         if self.temperature > 0:
             torch.manual_seed(self.seed)
         device = next(self._model.parameters()).device
+        size = 1 if self.batch_invariant else self.batch_size
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
+            for start in range(0, len(order), size):
+                chunk = order[start:start + size]
+                if self.batch_invariant and self.temperature > 0:
+                    torch.manual_seed(prompt_seed(self.seed, prompts[chunk[0]]))
                 batch = tokenizer.pad({"input_ids": [encoded[i] for i in chunk]}, return_tensors="pt")
                 batch = {k: v.to(device) for k, v in batch.items()}
                 output = self._model.generate(**batch, generation_config=self._config)
@@ -168,7 +177,8 @@ class LocalGenerator:
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(self, model=self.model, adapter=self.adapter, chat_template=self.chat_template,
                                precision=self.precision, device=self.device, max_new_tokens=self.max_new_tokens,
-                               temperature=self.temperature, seed=self.seed, batch_size=self.batch_size)
+                               temperature=self.temperature, seed=self.seed, batch_size=self.batch_size,
+                               batch_invariant=self.batch_invariant)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LocalGenerator:
@@ -176,6 +186,12 @@ class LocalGenerator:
 
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+def prompt_seed(seed: int, prompt: str) -> int:
+    """A sampling seed for one prompt: the same whatever else is generated, different per prompt."""
+    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def uses_chat(tokenizer: Any, chat_template: str) -> bool:
