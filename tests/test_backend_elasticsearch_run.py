@@ -331,8 +331,8 @@ evaluate compare {
 RETRIEVERS = ("retrieve.compare.keyword", "retrieve.compare.semantic", "retrieve.compare.fused")
 
 
-def _recall_at_5(store_root: Path, node: str) -> float:
-    from ragdsl.evaluate.metrics import gold_ranks, recall_at
+def _hit_at_5(store_root: Path, node: str) -> float:
+    from ragdsl.evaluate.metrics import gold_ranks, hit_at
     from ragdsl.execute.store import Store
 
     store = Store(store_root)
@@ -340,7 +340,7 @@ def _recall_at_5(store_root: Path, node: str) -> float:
     gold = {q["id"]: q.get("context") for q in map(json.loads, (questions_dir / "test.jsonl").read_text().splitlines())}
     folder = store.artifact_dir(store.last_record(node)["fingerprint"])
     rows = [json.loads(line) for line in (folder / "contexts.jsonl").read_text().splitlines()]
-    return sum(recall_at(gold_ranks([d["text"] for d in r["documents"]], gold[r["id"]]), 5) for r in rows) / len(rows)
+    return sum(hit_at(gold_ranks([d["text"] for d in r["documents"]], gold[r["id"]]), 5) for r in rows) / len(rows)
 
 
 @pytest.mark.slow
@@ -351,8 +351,8 @@ def test_a_real_corpus_ranks_the_same_on_elasticsearch_as_in_memory(es_url, shar
     Dense retrieval is the same computation on both stores (cosine over the same vectors) and must
     give the same rankings. BM25 differs by design (the in-memory default is BM25L with its own
     tokenizer; Elasticsearch is BM25 with the standard analyzer), so it is compared at ranking level:
-    top-1 agreement, overlap of the top 5, and recall@5. Measured on noida-db: BM25 top-1 17/20,
-    mean Jaccard 0.92, hybrid top-1 18/20, Jaccard 0.87, dense identical 20/20; recall@5 equal on
+    top-1 agreement, overlap of the top 5, and hit@5. Measured on noida-db: BM25 top-1 17/20,
+    mean Jaccard 0.92, hybrid top-1 18/20, Jaccard 0.87, dense identical 20/20; hit@5 equal on
     both stores (BM25 1.00, hybrid 1.00, dense 0.95).
     """
     found, recall = {}, {}
@@ -364,7 +364,7 @@ def test_a_real_corpus_ranks_the_same_on_elasticsearch_as_in_memory(es_url, shar
                                 stream=io.StringIO())
         assert outcome.ok, [(n.node, n.error) for n in outcome.failed]
         found[name] = {node: contexts(folder / "store", node) for node in RETRIEVERS}
-        recall[name] = {node: _recall_at_5(folder / "store", node) for node in RETRIEVERS}
+        recall[name] = {node: _hit_at_5(folder / "store", node) for node in RETRIEVERS}
 
     def agreement(node):
         a, b = found["memory"][node], found["elasticsearch"][node]

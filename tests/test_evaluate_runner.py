@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from ragdsl.diagnostics import Span
+from ragdsl.evaluate.calibration import load_calibration
+from ragdsl.evaluate.rubric import BUILTIN, builtin_rubric
 from ragdsl.execute.context import NodeContext, NodeFailed, Resources, Result
 from ragdsl.execute.progress import QuietProgress
 from ragdsl.execute.runners import evaluate
@@ -46,6 +48,11 @@ def scripted_judge(prompts: list[str]) -> list[str]:
     return replies
 
 
+def calibration_cases(metric: str):
+    rubric = builtin_rubric(metric)
+    return load_calibration(BUILTIN / rubric.calibration, rubric).cases
+
+
 def evaluate_context(tmp_path: Path, metrics: list[str], judge: bool = True, **params) -> NodeContext:
     results = {"questions.qa": Result("questions.qa", "questions", "f" * 64, {"attribution": "SQuAD (CC BY-SA)"},
                                       tmp_path / "q")}
@@ -76,7 +83,8 @@ def evaluate_context(tmp_path: Path, metrics: list[str], judge: bool = True, **p
 
 def run_evaluation(tmp_path: Path, monkeypatch,
                    metrics=("accuracy", "exact_match", "f1", "recall@1", "recall@2", "ndcg@2", "mrr")):
-    monkeypatch.setattr(evaluate, "_generator", lambda ctx, params: scripted_judge)
+    monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))  # calibration replies are cached there
+    monkeypatch.setattr(evaluate, "_generator", lambda ctx, params, ref: scripted_judge)
     ctx = evaluate_context(tmp_path, list(metrics))
     return ctx, evaluate.run(ctx)
 
@@ -96,7 +104,7 @@ def test_scores_means_and_artifacts(tmp_path, monkeypatch):
     summary = json.loads((ctx.workdir / "summary.json").read_text())
     assert summary["estimates"]["tuned"]["accuracy"]["n"] == 18
     assert summary["judge"]["unparseable"] == {"accuracy": 2} and summary["judge"]["judgments"] == 40
-    assert summary["judge"]["rubrics"]["accuracy"]["version"] == "1"
+    assert summary["judge"]["rubrics"]["accuracy"]["version"] == "2"
     em = next(p for p in summary["paired"] if p["metric"] == "exact_match")
     assert (em["a"], em["b"], em["n"], em["test"]) == ("base", "tuned", 20, "permutation")
     assert em["diff"] == pytest.approx(0.5 - 18 / 20)
@@ -133,10 +141,14 @@ def test_judging_sends_whole_batches(tmp_path, monkeypatch):
         calls.append(len(prompts))
         return scripted_judge(prompts)
 
-    monkeypatch.setattr(evaluate, "_generator", lambda ctx, params: counting)
+    monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(evaluate, "_generator", lambda ctx, params, ref: counting)
     evaluate.run(evaluate_context(tmp_path, ["accuracy", "completeness"]))
-    # all systems' answers together, in chunks of whole batches (LocalGenerator batches 8 at a time)
-    assert calls == [32, 8, 32, 8]
+    # all systems' answers together, in chunks of whole batches (LocalGenerator batches 8 at a time),
+    # then each rubric's calibration cases the same way
+    cases = [len(calibration_cases(m)) for m in ("accuracy", "completeness")]
+    assert all(n <= evaluate.JUDGE_CHUNK for n in cases)  # one call each
+    assert calls == [32, 8, 32, 8, *cases]
 
 
 def test_format_validity_needs_a_format_and_checks_it(tmp_path, monkeypatch):

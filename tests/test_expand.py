@@ -207,3 +207,17 @@ def test_enum_values_hash_alike_however_written(plan_of):
     prints = {by_id(plan_of(spec.replace("BITS", b)))["finetune.t"].fingerprint for b in ('"4"', "4")}
     default = by_id(plan_of(spec.replace("qlora(bits = BITS)", "qlora()")))["finetune.t"].fingerprint
     assert prints == {default}
+
+
+def test_batch_invariant_reaches_the_generator_and_false_leaves_fingerprints_as_they_were(plan_of):
+    spec = "evaluate e { systems = { a: rag(base) }; questions = qa.test }\n"
+    default = by_id(plan_of(RAG + spec))["rag.e.a"]
+    explicit = by_id(plan_of(RAG.replace("generate = generator", "generate = generator; batch_invariant = false")
+                             + spec))["rag.e.a"]
+    on = by_id(plan_of(RAG.replace("generate = generator", "generate = generator; batch_invariant = true")
+                       + spec))["rag.e.a"]
+    assert "batch_invariant" not in default.node.params
+    assert explicit.fingerprint.value == default.fingerprint.value
+    assert on.node.params["batch_invariant"] is True and on.fingerprint.value != default.fingerprint.value
+    assert dict(on.node.pipeline.component("generator").params)["batch_invariant"] is True
+    assert "batch_invariant" not in dict(default.node.pipeline.component("generator").params)

@@ -290,3 +290,40 @@ def test_wide_report_fits_a_1280px_window_in_headless_chromium(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
     if os.environ.get("RAGDSL_REPORT_SHOT"):  # to look at it: RAGDSL_REPORT_SHOT=/tmp/wide.png pytest -k wide
         shutil.copy(shot, os.environ["RAGDSL_REPORT_SHOT"])
+
+
+def test_judge_calibration_several_judges_and_generation_setting_are_reported():
+    data = wide_report()
+    summary = data.evaluations[0].summary
+    summary["generation"] = {"bm25": {"batch_invariant": True}, "bm25-tuned": {"batch_invariant": False},
+                             "closed-book": {"batch_invariant": False}, "dense": {"batch_invariant": False}}
+    estimates = {s: {"accuracy": {"mean": 0.5, "low": 0.3, "high": 0.7, "n": 20}} for s in ("bm25", "dense")}
+    summary["judge"] = {"model": "judge_a, judge_b", "reference": "a, b", "identity": "sha256:aa, sha256:bb",
+                        "temperature": 0.0, "seed": 7, "max_new_tokens": 48, "judgments": 160,
+                        "unparseable": {"accuracy": 0}, "combine": "median",
+                        "rubrics": {"accuracy": {"version": "2", "scale": "1-5", "sha256": "c" * 64}},
+                        "judges": [{"name": "judge_a", "estimates": estimates}, {"name": "judge_b",
+                                                                               "estimates": estimates}],
+                        "pairwise": [{"metric": "accuracy", "a": "judge_a", "b": "judge_b", "n": 80,
+                                      "spearman": 0.71, "kendall": 0.6, "exact": 0.55}]}
+    summary["calibration"] = [
+        {"metric": "accuracy", "judge": "judge_a", "available": True, "cases": 31, "n": 31, "spearman": 0.65,
+         "kendall": 0.57, "exact": 0.52, "within_1": 0.81, "mae": 0.77, "warning": None},
+        {"metric": "accuracy", "judge": "judge_b", "available": True, "cases": 31, "n": 30, "spearman": 0.31,
+         "kendall": 0.25, "exact": 0.3, "within_1": 0.53, "mae": 1.37,
+         "warning": "Spearman 0.31 < 0.5; 53% within 1 point < 70%"},
+        {"metric": "faithfulness", "judge": "judge_a", "available": False,
+         "reason": "the rubric names no calibration file"}]
+    markdown = wide_markdown(data)
+    assert ("Generation: bm25-tuned, closed-book and dense generated in batches (batch_invariant = false): an "
+            "answer can, rarely, depend on which questions share its batch; bm25 generated every question on "
+            "its own (batch_invariant = true).") in markdown
+    assert "| accuracy | judge_a | 31 of 31 | 0.65 | 0.57 | 52% | 81% | 0.77 |  |" in markdown
+    assert "| accuracy | judge_b | 30 of 31 | 0.31 | 0.25 | 30% | 53% | 1.37 | Spearman 0.31 < 0.5;" in markdown
+    assert "| faithfulness | judge_a | 0 | n/a |" in markdown and "not available: the rubric names no" in markdown
+    assert "**Calibration warning for accuracy (judge_b): Spearman 0.31 < 0.5;" in markdown
+    assert "Judged scores are the median of 2 judges (judge_a and judge_b)." in markdown
+    assert "| accuracy | judge_a | judge_b | 80 | 0.71 | 0.6 | 55% |" in markdown
+    html = render_html(data, plots(data))
+    assert "Calibration warning for accuracy (judge_b)" in html and 'class="calibration"' in html
+    assert wide_markdown(data) == markdown  # deterministic

@@ -3,6 +3,7 @@
 Light to import: numpy, scipy, jsonschema and Haystack load inside the functions that use them.
 """
 
+from ragdsl.evaluate.calibration import Calibration, CalibrationError, load_calibration, parse_calibration
 from ragdsl.evaluate.judge import Judgment, build_prompt, judge, parse_reply
 from ragdsl.evaluate.metrics import exact_match, format_valid, gold_ranks, normalize_answer, token_f1
 from ragdsl.evaluate.rubric import (
@@ -15,11 +16,12 @@ from ragdsl.evaluate.rubric import (
 )
 from ragdsl.evaluate.scoring import FormatRule, kind_of, objective
 from ragdsl.evaluate.stats import Estimate, Paired, agreement, bootstrap_ci, estimate, paired, permutation_p
-from ragdsl.evaluate.summary import judge_agreement, summarise
+from ragdsl.evaluate.summary import combine_judges, judge_agreement, judges_pairwise, summarise
 
 __all__ = [
-    "Estimate", "FormatRule", "Judgment", "Paired", "Rubric", "RubricError", "agreement", "bootstrap_ci",
-    "build_prompt", "builtin_hashes", "builtin_rubric", "estimate", "exact_match", "format_valid", "gold_ranks",
-    "judge", "judge_agreement", "kind_of", "normalize_answer", "objective", "paired", "parse_reply", "parse_rubric",
-    "permutation_p", "rubrics_for", "summarise", "token_f1",
+    "Calibration", "CalibrationError", "Estimate", "FormatRule", "Judgment", "Paired", "Rubric", "RubricError",
+    "agreement", "bootstrap_ci", "build_prompt", "builtin_hashes", "builtin_rubric", "combine_judges", "estimate",
+    "exact_match", "format_valid", "gold_ranks", "judge", "judge_agreement", "judges_pairwise", "kind_of",
+    "load_calibration", "normalize_answer", "objective", "paired", "parse_calibration", "parse_reply",
+    "parse_rubric", "permutation_p", "rubrics_for", "summarise", "token_f1",
 ]

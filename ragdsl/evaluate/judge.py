@@ -53,7 +53,9 @@ def build_prompt(rubric: Rubric, item: dict) -> str:
         "evidence": lambda: f"Evidence: {_cut(item.get('context') or '(none)', EVIDENCE_WORDS)}",
         "contexts": lambda: "Passages: " + (_cut(" ".join(f"[{i}] {c.get('text', '')}" for i, c in enumerate(
             item.get("contexts") or [], 1)), CONTEXT_WORDS) or "(none)"),
-        "answer": lambda: f"Answer: {item.get('prediction', '')}",
+        # a blank answer is shown as one: after "Answer:" a small judge reads on into the instruction
+        "answer": lambda: f"Answer: {item.get('prediction') or ''}" if str(item.get("prediction") or "").strip()
+        else "Answer: (empty)",
     }
     lines += [fields[name]() for name in rubric.inputs]
     lines += ["", INSTRUCTION.replace("LOW", str(rubric.low)).replace("HIGH", str(rubric.high))]

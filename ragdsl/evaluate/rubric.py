@@ -6,12 +6,15 @@ name: accuracy          # the metric it scores
 version: 1              # bump when the criteria change
 scale: 1-5              # integer scores; reported normalised to 0..1
 inputs: question, gold, evidence, answer
+calibration: accuracy.calibration.jsonl   # optional: labelled cases, beside the rubric
 ---
 criteria, the meaning of each score, and scored examples
 ```
-Built-in rubrics ship in ragdsl/evaluate/rubrics/; a spec's `rubric = "file.md"`
-replaces the built-in rubric of the metric its header names. The text's sha256
-enters the evaluate node's fingerprint, so editing a rubric re-runs the judging.
+Built-in rubrics ship in ragdsl/evaluate/rubrics/, each with its calibration cases
+(ragdsl.evaluate.calibration); a spec's `rubric = "file.md"` replaces the built-in
+rubric of the metric its header names. The sha256 of the rubric text and of its
+calibration file enter the evaluate node's fingerprint, so editing either re-runs
+the judging.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Rubric:
     inputs: tuple[str, ...]
     body: str
     sha256: str  # of the whole file's text
+    calibration: str | None = None  # the calibration file the header names, relative to the rubric's folder
 
     def normalise(self, score: float) -> float:
         return (score - self.low) / (self.high - self.low)
@@ -73,8 +77,11 @@ def parse_rubric(text: str, where: str = "rubric") -> Rubric:
     body = text[match.end():].strip()
     if not body:
         raise RubricError(f"{where}: the rubric has a header but no criteria")
+    calibration = fields.get("calibration") or None
+    if calibration is not None and (Path(calibration).is_absolute() or not calibration.endswith(".jsonl")):
+        raise RubricError(f"{where}: calibration '{calibration}' is not a .jsonl file relative to the rubric")
     return Rubric(fields["name"], fields["version"], int(scale.group(1)), int(scale.group(2)), inputs, body,
-                  hashlib.sha256(text.encode("utf-8")).hexdigest())
+                  hashlib.sha256(text.encode("utf-8")).hexdigest(), calibration)
 
 
 def builtin_rubric(metric: str) -> Rubric:
@@ -86,6 +93,31 @@ def builtin_hashes(metrics) -> dict[str, str]:
     """sha256 of the built-in rubric of each judged metric named (for the evaluate node's params)."""
     return {m: hashlib.sha256((BUILTIN / f"{m}.md").read_bytes()).hexdigest()
             for m in sorted(set(metrics)) if m in JUDGED}
+
+
+def calibration_hashes(metrics, custom: Path | None = None) -> dict[str, str]:
+    """sha256 of the calibration file of the rubric each judged metric is scored with (built-in, or the
+    custom rubric at `custom` for the metric it names); metrics whose rubric names none are left out.
+
+    Never raises: a rubric or calibration file that cannot be read fails the evaluate node, which says why.
+    """
+    chosen = {m: BUILTIN / f"{m}.md" for m in sorted(set(metrics)) if m in JUDGED}
+    if custom is not None:
+        try:
+            name = parse_rubric(custom.read_text(encoding="utf-8")).name
+        except (OSError, UnicodeDecodeError, RubricError):
+            name = None
+        if name in chosen:
+            chosen[name] = custom
+    out = {}
+    for metric, path in chosen.items():
+        try:
+            rubric = parse_rubric(path.read_text(encoding="utf-8"))
+            if rubric.calibration:
+                out[metric] = hashlib.sha256((path.parent / rubric.calibration).read_bytes()).hexdigest()
+        except (OSError, UnicodeDecodeError, RubricError):
+            continue
+    return out
 
 
 def rubrics_for(metrics, custom: Rubric | None) -> dict[str, Rubric]:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import networkx as nx
 
 from ragdsl.diagnostics import Span
-from ragdsl.evaluate.rubric import builtin_hashes
+from ragdsl.evaluate.rubric import builtin_hashes, calibration_hashes
 from ragdsl.hashing import canonical_json
 from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Input, Node, node_id
@@ -294,6 +295,11 @@ class _Expander:
             rubrics = builtin_hashes(params.get("metrics") or ())
             if rubrics:
                 params["rubrics"] = rubrics
+                # So are the calibration cases each rubric names (a custom rubric's, beside it).
+                calibrations = calibration_hashes(params["metrics"], _file_path(canon, params.get("rubric")))
+                if calibrations:
+                    params["calibrations"] = calibrations
+            _judges(params)
             answers = [a for entry in entries for a in self.system(key, name, entry, combo, q_axes, params)]
             contexts = self.add_retrievals(name, answers, shared)
             systems: dict[str, str] = {}
@@ -362,6 +368,9 @@ class _Expander:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
                     if param.default_text and param.name not in ("prompt",):
                         display.append((param.name, param.default_text))
+            if not params.get("batch_invariant"):
+                params.pop("batch_invariant", None)  # the default: rag nodes fingerprint as before it existed
+                display[:] = [d for d in display if d[0] != "batch_invariant"]
             params["questions"] = question
             params["limit"] = eval_params.get("limit")
             params["seed"] = self.seed
@@ -556,6 +565,23 @@ def _word(assign: ast.Assign | None, default: str) -> str:
     if isinstance(value, ast.Str):
         return value.value
     return default
+
+
+def _judges(params: dict) -> None:
+    """`judge = [j]` is `judge = j`; `judge_combine` only applies (and only enters the fingerprint) with
+    several judges."""
+    judge = params.get("judge")
+    if isinstance(judge, list) and len(judge) == 1:
+        params["judge"] = judge[0]
+    if not (isinstance(params.get("judge"), list) and len(params["judge"]) > 1):
+        params.pop("judge_combine", None)
+
+
+def _file_path(canon: Canonicalizer, value: object) -> Path | None:
+    """The absolute path of a `{"file": ...}` parameter value the canonicalizer hashed, else None."""
+    if isinstance(value, dict) and "file" in value and value["file"] in canon.data:
+        return canon.files.get(canon.data[value["file"]])
+    return None
 
 
 def _counts_relevant(metrics: object) -> bool:

@@ -53,7 +53,8 @@ def describe(graph: ExperimentGraph, node: Node, *, portable: bool = False):
     return describe_rag(retrieval.get("retrieve"), retrieval.get("rerank"), params["prompt"],
                         generator_info(graph, params["generate"]["node"]),
                         max_new_tokens=params["max_new_tokens"], temperature=params["temperature"],
-                        index_info=_index_info(graph), seed=params.get("seed", 0), portable=portable)
+                        index_info=_index_info(graph), seed=params.get("seed", 0), portable=portable,
+                        batch_invariant=bool(params.get("batch_invariant")))
 
 
 def attach_pipelines(graph: ExperimentGraph) -> None:

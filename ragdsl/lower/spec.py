@@ -203,7 +203,8 @@ def describe_retrieval(retrieve: dict, rerank: dict | None,
 
 
 def describe_generation(prompt: dict, generator: GeneratorInfo, max_new_tokens: int, temperature: float,
-                        *, seed: int = 0, batch_size: int = 8, portable: bool = False) -> PipelineSpec:
+                        *, seed: int = 0, batch_size: int = 8, portable: bool = False,
+                        batch_invariant: bool = False) -> PipelineSpec:
     """The generation half: PromptBuilder -> generator. Documents are an optional input.
 
     `portable=True` (for export) uses transformers-haystack's TransformersChatGenerator where it
@@ -211,13 +212,15 @@ def describe_generation(prompt: dict, generator: GeneratorInfo, max_new_tokens: 
     ragdsl's batched LocalGenerator.
     """
     draft = _Draft()
-    name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, None)
+    name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, None,
+                            batch_invariant)
     return draft.finish(outputs=(f"{name}.replies",))
 
 
 def describe_rag(retrieve: dict | None, rerank: dict | None, prompt: dict, generator: GeneratorInfo, *,
                  max_new_tokens: int, temperature: float, index_info: Callable[[str], IndexInfo],
-                 seed: int = 0, batch_size: int = 8, portable: bool = False) -> PipelineSpec:
+                 seed: int = 0, batch_size: int = 8, portable: bool = False,
+                 batch_invariant: bool = False) -> PipelineSpec:
     """Retrieval and generation in one pipeline (closed-book when `retrieve` is None): what export writes."""
     draft = _Draft()
     outputs: tuple[str, ...] = ()
@@ -227,7 +230,8 @@ def describe_rag(retrieve: dict | None, rerank: dict | None, prompt: dict, gener
         if rerank is not None:
             documents = draft.reranker(rerank, documents)
         outputs = (documents,)
-    name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, documents)
+    name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, documents,
+                            batch_invariant)
     return draft.finish(outputs=(*outputs, f"{name}.replies"))
 
 
@@ -307,7 +311,8 @@ class _Draft:
         return f"{ranker}.documents"
 
     def generation(self, prompt: dict, generator: GeneratorInfo, max_new_tokens: int, temperature: float,
-                   seed: int, batch_size: int, portable: bool, documents: str | None) -> str:
+                   seed: int, batch_size: int, portable: bool, documents: str | None,
+                   batch_invariant: bool = False) -> str:
         """Adds PromptBuilder -> generator; returns the generator's name."""
         builder = self.add("prompt_builder", PROMPT_BUILDER, {"template": _template(prompt)})
         if documents is not None:
@@ -322,6 +327,8 @@ class _Draft:
         params.update(chat_template=generator.chat_template, precision=generator.precision,
                       device=generator.device, max_new_tokens=max_new_tokens, temperature=temperature,
                       seed=seed, batch_size=batch_size)
+        if batch_invariant:  # only when set, so plans of pipelines without it read as before
+            params["batch_invariant"] = True
         name = self.add("generator", LOCAL_GENERATOR, params)
         self.connect(f"{builder}.prompt", f"{name}.prompts")
         return name

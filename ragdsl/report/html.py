@@ -86,6 +86,13 @@ def render_html(data: ReportData, plots: list[tuple[str, str]]) -> str:
             if rows:
                 parts.append("<p>Agreement of judge scores with objective metrics on the same answers:</p>"
                              + _table(header, rows, cls="agreement"))
+            header, rows = t.calibration_table(ev)
+            if rows:
+                parts.append("<p>Agreement with each rubric's labelled calibration cases:</p>"
+                             + _table(header, rows, cls="calibration"))
+            parts += [f'<p class="warning"><strong>{escape(w)}</strong></p>' for w in t.calibration_warnings(ev)]
+            for title, header, rows in t.judges_tables(ev):
+                parts.append(f"<p>{escape(title)}</p>" + _table(header, rows, cls="judges"))
         tunes = data.finetunes.get(ev.node, {})
         if tunes:
             parts.append("<h3>Fine-tuning</h3>" + _table(*t.finetune_table(tunes), cls="finetune"))

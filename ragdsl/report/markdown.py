@@ -45,6 +45,13 @@ def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
             if rows:
                 out += ["Agreement of judge scores with objective metrics on the same answers:", ""]
                 out += _table(header, rows)
+            header, rows = t.calibration_table(ev)
+            if rows:
+                out += ["Agreement with each rubric's labelled calibration cases (docs/evaluation.md):", ""]
+                out += _table(header, rows)
+            out += [f"**{w}**\n" for w in t.calibration_warnings(ev)]
+            for title, header, rows in t.judges_tables(ev):
+                out += [title, ""] + _table(header, rows)
         tunes = data.finetunes.get(ev.node, {})
         if tunes:
             out += ["### Fine-tuning", ""] + _table(*t.finetune_table(tunes))

@@ -108,7 +108,8 @@ def summary_notes(ev: Evaluation) -> list[str]:
                   if any((s, m) in empty for m in metrics if group_of(m) == "retrieval")]
         reason = f" ({_names(closed)} retrieved no passages)" if closed else ""
         lines.append(f"n/a: no score on any question{reason}.")
-    return lines
+    generation = generation_line(ev)
+    return [*lines, generation] if generation else lines
 
 
 def paired_table(ev: Evaluation) -> tuple[list[str], list[tuple[list[str], bool]], str]:
@@ -200,6 +201,62 @@ def judge_lines(ev: Evaluation) -> list[str]:
     lines.append(f"Unparseable judge replies: {sum(bad.values())} of {judge.get('judgments', 0)} ({per_metric}); "
                  "those answers have no judged score and are left out of its mean.")
     return lines
+
+
+def generation_line(ev: Evaluation) -> str:
+    """Whether answers could depend on their batch neighbours (see docs/lowering.md, batch invariance)."""
+    generation = ev.summary.get("generation") or {}
+    invariant = sorted(s for s, g in generation.items() if g.get("batch_invariant"))
+    batched = sorted(s for s, g in generation.items() if not g.get("batch_invariant"))
+    parts = []
+    if batched:
+        parts.append(f"{_names(batched)} generated in batches (batch_invariant = false): an answer can, "
+                     "rarely, depend on which questions share its batch")
+    if invariant:
+        parts.append(f"{_names(invariant)} generated every question on its own (batch_invariant = true)")
+    return ("Generation: " + "; ".join(parts) + ".") if parts else ""
+
+
+def calibration_warnings(ev: Evaluation) -> list[str]:
+    return [f"Calibration warning for {c['metric']} ({c['judge']}): {c['warning']}; treat its judged mean "
+            "with care." for c in ev.summary.get("calibration") or [] if c.get("warning")]
+
+
+def calibration_table(ev: Evaluation) -> tuple[list[str], list[list[str]]]:
+    """The judge's agreement with each rubric's labelled calibration cases."""
+    header = ["judged metric", "judge", "cases", "Spearman", "Kendall tau", "exact", "within 1", "MAE", "warning"]
+    rows = []
+    for c in ev.summary.get("calibration") or []:
+        if not c.get("available"):
+            rows.append([c["metric"], c["judge"], "0", "n/a", "n/a", "n/a", "n/a", "n/a",
+                         f"not available: {c.get('reason') or 'no calibration cases'}"])
+            continue
+        rows.append([c["metric"], c["judge"], f"{c['n']} of {c['cases']}", _num(c.get("spearman")),
+                     _num(c.get("kendall")), _pct(c.get("exact")), _pct(c.get("within_1")), _num(c.get("mae")),
+                     c.get("warning") or ""])
+    return header, rows
+
+
+def judges_tables(ev: Evaluation) -> list[tuple[str, list[str], list[list[str]]]]:
+    """With several judges: each judge's own means, and how far the judges agree with each other."""
+    judge = ev.summary.get("judge") or {}
+    judges = judge.get("judges") or []
+    if len(judges) < 2:
+        return []
+    metrics = sorted({m for j in judges for est in (j.get("estimates") or {}).values() for m in est})
+    means = [[j["name"], system, *[_num((est.get(m) or {}).get("mean")) for m in metrics]]
+             for j in judges for system, est in sorted((j.get("estimates") or {}).items())]
+    pairwise = [[p["metric"], p["a"], p["b"], str(p["n"]), _num(p.get("spearman")), _num(p.get("kendall")),
+                 _pct(p.get("exact"))] for p in judge.get("pairwise") or []]
+    title = (f"Judged scores are the {judge.get('combine') or 'mean'} of {len(judges)} judges "
+             f"({_names([j['name'] for j in judges])}). Each judge's own means:")
+    return [(title, ["judge", "system", *metrics], means),
+            ("Agreement between judges on the same answers:",
+             ["judged metric", "judge A", "judge B", "answers", "Spearman", "Kendall tau", "exact"], pairwise)]
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
 def agreement_table(ev: Evaluation) -> tuple[list[str], list[list[str]]]:

@@ -156,40 +156,65 @@ def dense_needs_embedder(ctx: RuleContext) -> Iterator[Diagnostic]:
                                 help=f'add `embedder = "all-minilm-l6-v2"` to index {ctx.name(key)}, or use bm25()')
 
 
-def judge_is_not_judged(ctx: RuleContext) -> Iterator[Diagnostic]:
-    """W401: the judge is the model of a judged system; W403: one is a fine-tune of the other's model."""
+def _judges(decl: ast.Decl) -> list[ast.Expr]:
+    """The judge expressions of an evaluation: `judge = j` or each item of `judge = [a, b]`."""
+    judge = decl.get("judge")
+    if judge is None:
+        return []
+    return list(judge.value.items) if isinstance(judge.value, ast.ListExpr) else [judge.value]
+
+
+def judges_are_distinct(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """E304: a judge listed twice would score every answer twice and count double."""
     for _, decl in ctx.decls(ast.EvaluateDecl):
-        judge = decl.get("judge")
-        systems = decl.get("systems")
-        judge_key = ctx.target(judge.value) if judge else None
-        if judge_key is None or systems is None or not isinstance(systems.value, ast.MapExpr):
-            continue
-        judge_root, judge_tuned = _lineage(ctx, judge_key)
-        for entry in systems.value.entries:
-            for gen in sorted(_generators(ctx, entry.value)):
-                root, tuned = _lineage(ctx, gen)
-                if not _same_model(ctx, root, judge_root):
-                    continue
-                where = [f"system '{entry.key}' at {entry.span.short()}"]
-                if gen == judge_key or not (tuned or judge_tuned):
-                    same = "" if gen == judge_key else f" (as '{ctx.name(gen)}', the same weights)"
-                    yield warning("W401", f"the judge '{ctx.name(judge_key)}' also generates system '{entry.key}'"
-                                  + same,
-                                  judge.value.span,  # type: ignore[union-attr]
-                                  label="judges its own answers", notes=where,
-                                  help="LLM judges favour their own answers; use a different (ideally stronger) "
-                                       "judge")
-                else:
-                    yield warning("W403", f"the judge '{ctx.name(judge_key)}' and system '{entry.key}' share the "
-                                  f"base model '{ctx.name(root)}' (one is a fine-tune of it)",
-                                  judge.value.span,  # type: ignore[union-attr]
-                                  label="judges a relative's answers", notes=where,
-                                  help="a fine-tune keeps much of its base model's preferences; prefer a judge "
-                                       "from another model family")
-                break
-            else:
+        seen: dict[DeclKey, ast.Expr] = {}
+        for expr in _judges(decl):
+            key = ctx.target(expr)
+            if key is None:
                 continue
-            break
+            if key in seen:
+                yield error("E304", f"judge '{ctx.name(key)}' is listed twice", expr.span,
+                            notes=[f"first listed at {seen[key].span.short()}"], help="list each judge once")
+            else:
+                seen[key] = expr
+
+
+def judge_is_not_judged(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """W401: a judge is the model of a judged system; W403: one is a fine-tune of the other's model.
+
+    Checked for every judge of the evaluation; at most one warning per judge.
+    """
+    for _, decl in ctx.decls(ast.EvaluateDecl):
+        systems = decl.get("systems")
+        if systems is None or not isinstance(systems.value, ast.MapExpr):
+            continue
+        for judge in _judges(decl):
+            judge_key = ctx.target(judge)
+            if judge_key is not None:
+                yield from _judge_warnings(ctx, judge, judge_key, systems.value)
+
+
+def _judge_warnings(ctx: RuleContext, judge: ast.Expr, judge_key: DeclKey, systems: ast.MapExpr
+                    ) -> Iterator[Diagnostic]:
+    judge_root, judge_tuned = _lineage(ctx, judge_key)
+    for entry in systems.entries:
+        for gen in sorted(_generators(ctx, entry.value)):
+            root, tuned = _lineage(ctx, gen)
+            if not _same_model(ctx, root, judge_root):
+                continue
+            where = [f"system '{entry.key}' at {entry.span.short()}"]
+            if gen == judge_key or not (tuned or judge_tuned):
+                same = "" if gen == judge_key else f" (as '{ctx.name(gen)}', the same weights)"
+                yield warning("W401", f"the judge '{ctx.name(judge_key)}' also generates system '{entry.key}'" + same,
+                              judge.span, label="judges its own answers", notes=where,
+                              help="LLM judges favour their own answers; use a different (ideally stronger) judge")
+            else:
+                yield warning("W403", f"the judge '{ctx.name(judge_key)}' and system '{entry.key}' share the "
+                              f"base model '{ctx.name(root)}' (one is a fine-tune of it)",
+                              judge.span, label="judges a relative's answers", notes=where,
+                              help="a fine-tune keeps much of its base model's preferences; prefer a judge "
+                                   "from another model family")
+            return
 
 
 def _lineage(ctx: RuleContext, key: DeclKey) -> tuple[DeclKey, bool]:
@@ -253,6 +278,7 @@ RULES: tuple[Rule, ...] = (
     judge_for_judged_metrics,
     no_training_on_test,
     dense_needs_embedder,
+    judges_are_distinct,
     judge_is_not_judged,
     everything_is_used,
 )

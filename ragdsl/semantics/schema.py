@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ragdsl.semantics.types import (
     AnyOfT,
+    BoolT,
     CtorT,
     DeclRefT,
     EnumT,
@@ -354,6 +355,8 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
         _p("generate", GENERATOR, "the generator", required=True),
         _p("max_new_tokens", POSITIVE, "longest answer generated", 64),
         _p("temperature", FloatT(min=0), "sampling temperature (0: greedy)", 0.0),
+        _p("batch_invariant", BoolT(), "generate every question on its own (sampling seeded per question), so "
+           "an answer never depends on which questions share its batch; about 1.6x slower on a CPU", False),
     ), 'pipeline rag(generator) { retrieve = bm25(wiki_idx, top_k = 5); generate = generator }'),
     DeclSpec("evaluate", "Systems compared on the same questions with the same metrics.", (
         _p("systems", MapT(SystemT(), min_len=1), "named systems: {name: pipeline(args)}", required=True,
@@ -361,7 +364,11 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
         _p("questions", DeclRefT(("questions",), QUESTION_SPLITS), "the questions (a test split)",
            required=True),
         _p("metrics", ListT(MetricT(), min_len=1), "what is scored", Src("[exact_match, f1]"), sweepable=False),
-        _p("judge", GENERATOR, "the LLM judge for accuracy, completeness and faithfulness", None),
+        _p("judge", AnyOfT((GENERATOR, ListT(GENERATOR, min_len=1))),
+           "the LLM judge for accuracy, completeness and faithfulness; with a list, every judge scores every "
+           "answer and the scores are combined (judge_combine)", None),
+        _p("judge_combine", EnumT(("mean", "median")),
+           "several judges: an answer's judged score is the mean or the median of the judges' scores", "mean"),
         _p("rubric", PathT("file"),
            "a judge rubric file; it replaces the built-in rubric of the metric its header names "
            "(docs/evaluation.md)", None),

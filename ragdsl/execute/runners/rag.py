@@ -65,7 +65,9 @@ def run(ctx: NodeContext) -> Output:
         contexts = [by_id.get(q["id"], []) for q in questions]
     info, models = generator_info(ctx, params["generate"])
     seed = params.get("seed", ctx.seed)
-    spec = describe_generation(params["prompt"], info, params["max_new_tokens"], params["temperature"], seed=seed)
+    invariant = bool(params.get("batch_invariant"))
+    spec = describe_generation(params["prompt"], info, params["max_new_tokens"], params["temperature"], seed=seed,
+                               batch_invariant=invariant)
     ctx.note("loading the generator")
     files = {}
     prompt = params["prompt"]
@@ -88,4 +90,4 @@ def run(ctx: NodeContext) -> Output:
         {"id": q["id"], "question": q["question"], "answers": q["answers"], "context": q.get("context"),
          "prediction": reply, **({"contexts": contexts[i]} if contexts is not None else {})}
         for i, (q, reply) in enumerate(zip(questions, replies))))
-    return Output({"questions": len(questions), "generator": info.label})
+    return Output({"questions": len(questions), "generator": info.label, "batch_invariant": invariant})
