@@ -728,3 +728,17 @@ def test_a_finetune_node_fails_clearly_and_keep_going_runs_the_rest(ran, tmp_pat
     metrics = result_record(root, planned["evaluate.base_only"]["fingerprint"])["metrics"]
     assert metrics["chat"]["questions"] == TEST
     assert "finetune.tuned" in executed
+
+
+def test_a_generator_reused_from_another_model_declaration_generates(weights, tmp_path):
+    """Two model declarations with the same weights plan as one (the second reuses the first's
+    result); a pipeline generating with the second must still find its weights."""
+    spec = SPEC.replace('model gen {\n  source = local("tiny-qwen")\n}',
+                        'model another {\n  source = local("tiny-qwen")\n}\n\nmodel gen {\n'
+                        '  source = local("tiny-qwen")\n}')
+    root = write_project(tmp_path, weights, spec)
+    planned = plan(root)
+    assert planned["model.gen"]["action"] == "reuse"
+    run_ok(root)
+    answers = jsonl(artifacts(root, planned["rag.compare.chat"]["fingerprint"]) / "answers.jsonl")
+    assert len(answers) == TEST

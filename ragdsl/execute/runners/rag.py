@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
 from ragdsl.execute.runners._io import read_jsonl, write_jsonl
-from ragdsl.execute.runners.index import model_folder
 from ragdsl.execute.runners.model import base_model_info, materialize_base
 from ragdsl.execute.runners.questions import load
 
@@ -29,8 +28,9 @@ def generator_info(ctx: NodeContext, ref: dict):
     settings = {"chat_template": base.get("chat_template", "auto"), "precision": base.get("precision", "auto"),
                 "device": base.get("device", "auto")}
     if result.kind == "model":
+        # Found through the reference, not result.node: a reused result is another declaration's.
         return (GeneratorInfo(label=result.node, model=result.node, adapter=None, **settings),
-                {result.node: model_folder({"node": result.node}, "generator", ctx)})
+                {result.node: materialize_base(base, ctx)})
     if result.kind != "finetune":
         raise NodeFailed(f"{result.node} is a {result.kind}, not a generator")
     artifact = result.outputs.get("artifact")
