@@ -8,8 +8,10 @@ error (a bug in ragdsl).
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -45,8 +47,28 @@ def _emit_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
         click.echo(render(d, sources) + "\n", err=True)
 
 
-_set_option = click.option("--set", "overrides", multiple=True, metavar="KIND.NAME.PARAM=VALUE",
-                           help="Override a parameter, e.g. --set finetune.tuned.epochs=3 (repeatable).")
+@dataclass(frozen=True)
+class Overrides:
+    """What a command changes in the spec it reads: profile files first, then each --set."""
+
+    sets: tuple[str, ...] = ()
+    profiles: tuple[Path, ...] = ()
+
+
+def _set_option(command):
+    """--profile FILE and --set KIND.NAME.PARAM=VALUE, passed on as one `overrides` argument."""
+
+    @functools.wraps(command)
+    def with_overrides(*args, sets: tuple[str, ...], profiles: tuple[Path, ...], **kwargs):
+        return command(*args, overrides=Overrides(tuple(sets), tuple(profiles)), **kwargs)
+
+    with_overrides = click.option(
+        "--set", "sets", multiple=True, metavar="KIND.NAME.PARAM=VALUE",
+        help="Override a parameter, e.g. --set finetune.tuned.epochs=3 (repeatable; after --profile).")(with_overrides)
+    return click.option(
+        "--profile", "profiles", multiple=True, metavar="FILE", type=click.Path(path_type=Path),
+        help="A file of overrides, one KIND.NAME.PARAM = VALUE per line (repeatable).")(with_overrides)
+
 _spec_argument = click.argument("spec", type=click.Path(path_type=Path))
 
 
@@ -78,14 +100,14 @@ def cli() -> None:
 @click.option("--online", is_flag=True,
               help="Also contact each server-backed document store (Elasticsearch) the specs name.")
 @_handle_errors
-def check(specs: tuple[Path, ...], overrides: tuple[str, ...], fmt: str, online: bool) -> None:
+def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool) -> None:
     """Check specs for errors without planning or running anything."""
     from ragdsl.semantics import check_spec
 
     failed = False
     everything: list[Diagnostic] = []
     for spec in _spec_files(specs):
-        checked = check_spec(spec, list(overrides))
+        checked = check_spec(spec, overrides.sets, overrides.profiles)
         diagnostics = list(checked.diagnostics)
         if online and checked.ok:
             from ragdsl.backends.online import check_stores
@@ -140,11 +162,11 @@ def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
     sys.exit(EXIT_USER if broken or ((check_only or show_diff) and changed) else EXIT_OK)
 
 
-def _compile(spec: Path, overrides: tuple[str, ...], store_dir: Path | None):
+def _compile(spec: Path, overrides: Overrides, store_dir: Path | None):
     from ragdsl.compiler import compile_spec
     from ragdsl.execute.store import Store
 
-    compilation = compile_spec(spec, list(overrides), Store(store_dir))
+    compilation = compile_spec(spec, overrides.sets, Store(store_dir), profiles=overrides.profiles)
     _emit_diagnostics(compilation.diagnostics, compilation.checked.sources())
     if not compilation.ok:
         click.echo(f"{spec.as_posix()}: {summary(compilation.diagnostics)}; nothing planned", err=True)
@@ -168,7 +190,7 @@ _store_option = click.option("--store", "store_dir", type=click.Path(path_type=P
 @_store_option
 @_handle_errors
 def compile_(spec: Path, dry_run: bool, fmt: str, brief: bool, output: Path | None,
-             overrides: tuple[str, ...], store_dir: Path | None) -> None:
+             overrides: Overrides, store_dir: Path | None) -> None:
     """Check and expand a spec into its plan: every node, run or cached, and why.
 
     Without --dry-run the plan's JSON form is also saved as plan.json in the
@@ -204,7 +226,7 @@ def _write(path: Path, text: str) -> None:
 @_set_option
 @_store_option
 @_handle_errors
-def graph(spec: Path, fmt: str, overrides: tuple[str, ...], store_dir: Path | None) -> None:
+def graph(spec: Path, fmt: str, overrides: Overrides, store_dir: Path | None) -> None:
     """Draw the experiment DAG (Graphviz dot or Mermaid), offline."""
     from ragdsl.plan.render import RENDERERS
 
@@ -225,7 +247,7 @@ def graph(spec: Path, fmt: str, overrides: tuple[str, ...], store_dir: Path | No
 @_store_option
 @_handle_errors
 def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progress_mode: str,
-        overrides: tuple[str, ...], store_dir: Path | None) -> None:
+        overrides: Overrides, store_dir: Path | None) -> None:
     """Run a spec: every node not already cached, as its inputs finish.
 
     Results are cached by fingerprint in the store; a re-run of an unchanged
@@ -286,7 +308,7 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
 @_store_option
 @_handle_errors
 def export(spec: Path, node: str, haystack: bool, output: Path | None, models_dir: str | None, copy_models: bool,
-           stores_dir: str, copy_stores: bool, overrides: tuple[str, ...], store_dir: Path | None) -> None:
+           stores_dir: str, copy_stores: bool, overrides: Overrides, store_dir: Path | None) -> None:
     """Export a rag or retrieve NODE as a standard Haystack pipeline (YAML).
 
     The document stores come from the index nodes' results, so run the spec
@@ -351,7 +373,7 @@ def _where(resolved) -> str:
 @_set_option
 @_handle_errors
 def data_show(name: str, spec: Path | None, domain: str | None, examples: int,
-              overrides: tuple[str, ...]) -> None:
+              overrides: Overrides) -> None:
     """Describe a dataset: a named one (`ragdsl data list`) or a spec's corpus/questions NAME."""
     from ragdsl.data import DataError, describe, fetch
     from ragdsl.data.bigbench_sets import COLLECTIONS

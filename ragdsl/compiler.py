@@ -36,8 +36,8 @@ class Compilation:
 
 
 def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
-                 store: Store | None = None) -> Compilation:
-    checked = check_spec(path, overrides)
+                 store: Store | None = None, profiles: list[Path] | tuple[Path, ...] = ()) -> Compilation:
+    checked = check_spec(path, overrides, profiles)
     if not checked.ok:
         return Compilation(checked)
     program = checked.program

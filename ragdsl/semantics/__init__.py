@@ -29,14 +29,15 @@ class CheckedSpec:
         return self.program.source_texts() if self.program else {}
 
 
-def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = ()) -> CheckedSpec:
+def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
+               profiles: list[Path] | tuple[Path, ...] = ()) -> CheckedSpec:
     """Load, override and check a spec; every phase's errors are collected before stopping."""
     program, diagnostics = load_program(Path(path))
     if program is None:
         return CheckedSpec(None, diagnostics=sorted(diagnostics, key=sort_key))
     if program.root.display not in program.modules or has_errors(diagnostics):
         return CheckedSpec(program, diagnostics=_ordered(diagnostics))
-    diagnostics += apply_overrides(program, list(overrides))
+    diagnostics += apply_overrides(program, list(overrides), list(profiles))
     if has_errors(diagnostics):
         return CheckedSpec(program, diagnostics=_ordered(diagnostics))
     resolution, found = check_program(program)

@@ -1,4 +1,10 @@
-"""`--set kind.name.param=value`: command-line overrides applied before checking."""
+"""Overrides applied before checking: `--profile FILE` lines, then `--set kind.name.param=value`.
+
+A profile is a file of overrides, one per line (`finetune.tuned.samples = sweep(20, 50)`),
+with `#` comments: a named set of changes to a spec, such as a small CPU run of a
+large design, that is shared as a file instead of a long command line. Its errors
+point at its own lines, and paths in its values are relative to its folder.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,17 @@ from pathlib import Path
 from ragdsl.diagnostics import Diagnostic, Span, error
 from ragdsl.semantics import schema
 from ragdsl.semantics.program import Program
-from ragdsl.source import SourceFile
+from ragdsl.source import SourceFile, display_path
 from ragdsl.suggest import did_you_mean, one_of
 from ragdsl.syntax import ast
 from ragdsl.syntax.parser import parse_expr
 
 
-def apply_overrides(program: Program, overrides: list[str]) -> list[Diagnostic]:
+def apply_overrides(program: Program, overrides: list[str],
+                    profiles: list[Path] | tuple[Path, ...] = ()) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
+    for i, profile in enumerate(profiles, 1):
+        diagnostics.extend(_apply_profile(program, Path(profile), i))
     for i, text in enumerate(overrides, 1):
         file = f"<--set {i}>"
         program.sources[file] = SourceFile(file, Path.cwd() / file, text)
@@ -25,6 +34,34 @@ def apply_overrides(program: Program, overrides: list[str]) -> list[Diagnostic]:
             continue
         names, value = parsed  # type: ignore[misc]
         diagnostics.extend(_apply(program, names, value, Span(file, 1, 1, 1, len(text) + 1)))
+    return diagnostics
+
+
+def _apply_profile(program: Program, path: Path, position: int) -> list[Diagnostic]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        file = f"<--profile {position}>"
+        program.sources[file] = SourceFile(file, Path.cwd() / file, str(path))
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return [error("E701", f"cannot read the profile '{path}': {reason}", Span(file, 1, 1, 1, len(str(path)) + 1),
+                      help="give the path of a file of overrides, one `KIND.NAME.PARAM = VALUE` per line")]
+    source = SourceFile(display_path(path.resolve()), path.resolve(), text)
+    program.sources[source.display] = source
+    diagnostics: list[Diagnostic] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        # Padding with the lines before keeps the parser's line numbers those of the file.
+        parsed, diags = parse_expr("\n" * (number - 1) + line, source.display, start="override")
+        if diags or parsed is None:
+            diagnostics.extend(diags or [error("E101", "could not read this override",
+                                               Span(source.display, number, 1, number, len(line) + 1))])
+            continue
+        names, value = parsed  # type: ignore[misc]
+        start = len(line) - len(line.lstrip()) + 1
+        span = Span(source.display, number, start, number, len(line.rstrip()) + 1)
+        diagnostics.extend(_apply(program, names, value, span))
     return diagnostics
 
 
