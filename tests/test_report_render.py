@@ -138,6 +138,43 @@ def test_paired_comparisons_that_cannot_exist_are_omitted_and_counted():
     assert '<p class="muted omitted">21 of 72 comparisons omitted' in html
 
 
+def holm_report() -> ReportData:
+    """Ten comparisons on f1 (five systems): one with a tiny p, one just under 0.05, the rest not close;
+    and one on mrr that has no questions in common (no row, so not in the family)."""
+    systems = [f"s{i}" for i in range(5)]
+    pairs = [(a, b) for i, a in enumerate(systems) for b in systems[i + 1:]]
+    ps = [0.0004, 0.04, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    paired = [{"a": a, "b": b, "metric": "f1", "n": 20, "diff": 0.1, "low": 0.05, "high": 0.15, "p_permutation": None,
+               "p_wilcoxon": p, "test": "wilcoxon", "p": p, "significant": p < 0.05} for (a, b), p in zip(pairs, ps)]
+    paired.append({"a": "s0", "b": "s1", "metric": "mrr", "n": 0, "diff": None, "low": None, "high": None,
+                   "p_permutation": None, "p_wilcoxon": None, "test": "none", "p": None, "significant": False})
+    estimate = {"mean": 0.5, "low": 0.4, "high": 0.6, "n": 20}
+    summary = {"metrics": ["f1", "mrr"], "questions": "q", "paired": paired,
+               "estimates": {s: {"f1": estimate, "mrr": estimate} for s in systems}}
+    return ReportData("Holm", [Evaluation("evaluate.h", "h" * 64, summary, [], [])], {}, [], [])
+
+
+def test_paired_p_is_adjusted_for_the_comparisons_of_the_table():
+    md = render_markdown(holm_report(), [])
+    paired = md.split("### Paired comparisons", 1)[1].split("\n#", 1)[0]
+    assert "**bold**: p (Holm) < 0.05." in paired
+    assert "| metric | A | B | questions | A - B [95% CI] | p | p (Holm) | test |\n" in paired
+    # p 0.0004 of 10: 0.004, still significant; p 0.04 (raw significant) of the other 9: 0.36, not
+    assert "| **f1** | **s0** | **s1** | **20** | **+0.100 [+0.050, +0.150]** | **<0.001** | **0.004** | " in paired
+    assert "| f1 | s0 | s2 | 20 | +0.100 [+0.050, +0.150] | 0.040 | 0.360 | wilcoxon |\n" in paired
+    assert paired.count("**f1**") == 1 and "| 0.900 | 1.000 |" in paired  # capped at 1
+    assert ("p (Holm): p adjusted for the 10 comparisons of this table (Holm-Bonferroni), so that the chance of "
+            "any false positive among them is at most 0.05; bold where it is below 0.05.") in paired
+    assert "1 of 11 comparisons omitted" in paired
+    html = render_html(holm_report(), [])
+    assert html.count('<tr class="significant">') == 1
+    assert '<tr class="significant"><td>f1</td><td>s0</td><td>s1</td>' in html
+    assert "<th>p (Holm)</th>" in html and "highlighted: p (Holm) &lt; 0.05." in html
+    assert ('<p class="muted holm">p (Holm): p adjusted for the 10 comparisons of this table (Holm-Bonferroni), '
+            "so that the chance of any false positive among them is at most 0.05; highlighted where it is below "
+            "0.05.</p>") in html
+
+
 def test_drilldown_shows_each_systems_contexts_shared_ones_once():
     data = wide_report()
     md = wide_markdown(data)
@@ -166,7 +203,9 @@ def test_markdown_has_cis_paired_tests_judge_drilldown_and_provenance(tmp_path, 
     assert "| tuned | 1.000 [1.000, 1.000] (n=18) |" in md  # judged on 18 of the 20 questions
     assert ("Each cell: mean [95% CI] over all 20 questions; (n=k): over k of them only, leaving out answers whose "
             "judge reply could not be parsed.") in md and "n/a:" not in md
-    assert "| **exact_match** | **base** | **tuned** | **20** | **-0.400 [" in md  # significant: bold
+    # significant after the Holm adjustment over the 5 comparisons: bold; p 0.021 (Holm 0.086): not
+    assert "| **accuracy** | **base** | **tuned** | **18** | **-0.500 [" in md
+    assert "| exact_match | base | tuned | 20 | -0.400 [-0.650, -0.150] | 0.021 | 0.086 | permutation |" in md
     assert "Unparseable judge replies: 2 of 40 (accuracy: 2)" in md
     assert "- judge accuracy: unparseable (no score found)" in md
     assert "- judge accuracy: 5; said the pancreas" in md
@@ -179,6 +218,12 @@ def test_markdown_has_cis_paired_tests_judge_drilldown_and_provenance(tmp_path, 
         assert (ctx.workdir / path).read_text().startswith("<svg xmlns=")
     data = json.loads((ctx.workdir / "report.json").read_text())
     assert data["evaluations"]["evaluate.e"]["estimates"]["base"]["f1"]["n"] == 20
+    paired = data["evaluations"]["evaluate.e"]["paired"]
+    assert paired and all(p["p_holm"] is None if p["p"] is None else p["p"] <= p["p_holm"] <= 1 for p in paired)
+    raw = {p["metric"]: p["p"] for p in paired}  # accuracy < exact_match = f1 < hit@1 = mrr = 1
+    assert {p["metric"]: p["p_holm"] for p in paired} == pytest.approx(
+        {"accuracy": 5 * raw["accuracy"], "exact_match": 4 * raw["f1"], "f1": 4 * raw["f1"], "hit@1": 1.0,
+         "mrr": 1.0})
 
 
 def test_html_is_self_contained_and_deterministic(tmp_path, monkeypatch):
@@ -191,7 +236,8 @@ def test_html_is_self_contained_and_deterministic(tmp_path, monkeypatch):
     assert (ctx_a.workdir / "report.md").read_text() == (ctx_b.workdir / "report.md").read_text()
     assert "<script" not in html and not re.search(r"(src|href)=\"https?:", html)
     assert "Study &lt;report&gt;" in html and html.count("<svg") == 7
-    assert '<tr class="significant"><td>exact_match</td><td>base</td><td>tuned</td>' in html
+    assert '<tr class="significant"><td>accuracy</td><td>base</td><td>tuned</td>' in html
+    assert "<tr><td>exact_match</td><td>base</td><td>tuned</td>" in html
 
 
 def test_svg_plots_are_deterministic_and_escape_text():

@@ -78,3 +78,45 @@ def test_agreement_matches_scipy_and_is_undefined_for_constant_scores():
     assert found["spearman"] == pytest.approx(sp.spearmanr(judge, ref).statistic)
     assert found["kendall"] == pytest.approx(sp.kendalltau(judge, ref).statistic)
     assert stats.agreement([1.0, 1.0, 1.0], [0.0, 1.0, 0.5])["spearman"] is None
+
+
+HOLM_CASES = [
+    [0.01, 0.04, 0.03, 0.005],
+    [0.02, 0.02, 0.02, 0.5],  # ties
+    [0.01, 0.01, 0.04, 0.04, 0.9],  # two pairs of ties
+    [1.0, 0.2, 1.0, 0.001],  # p = 1 stays 1
+    [0.3, 0.4, 0.45],  # all capped at 1 or made monotone
+    [0.0, 0.0, 0.049],
+    [0.04],  # one p: unchanged
+    *[RNG.uniform(0, 1, n).round(4).tolist() for n in (2, 5, 30)],
+    *[(RNG.uniform(0, 0.1, n) ** 2).tolist() for n in (7, 30)],  # mostly small: few capped at 1
+]
+
+
+@pytest.mark.parametrize("p_values", HOLM_CASES)
+def test_holm_matches_statsmodels(p_values):
+    from statsmodels.stats.multitest import multipletests
+
+    ref = multipletests(p_values, alpha=stats.ALPHA, method="holm")
+    ours = stats.holm(p_values)
+    assert ours == pytest.approx(ref[1].tolist(), rel=1e-12, abs=0)
+    # The same rejections (statsmodels rejects at adjusted p == alpha too; the report marks p < alpha).
+    assert [p <= stats.ALPHA for p in ours] == ref[0].tolist()
+    order = np.argsort(p_values, kind="stable")
+    assert all(ours[i] <= ours[j] for i, j in zip(order, order[1:]))  # monotone in p
+    assert all(p <= q <= 1 for p, q in zip(p_values, ours))
+
+
+def test_holm_leaves_none_out_of_the_family():
+    from statsmodels.stats.multitest import multipletests
+
+    p_values = [0.01, None, 0.04, None, 0.03, 0.2]
+    present = [p for p in p_values if p is not None]
+    ref = iter(multipletests(present, method="holm")[1].tolist())
+    expected = [None if p is None else next(ref) for p in p_values]
+    ours = stats.holm(p_values)
+    assert [p is None for p in ours] == [p is None for p in expected]
+    assert [p for p in ours if p is not None] == pytest.approx([p for p in expected if p is not None], rel=1e-12)
+    assert stats.holm([0.01, None]) == [0.01, None]  # a family of one: unchanged
+    assert stats.holm([None, None]) == [None, None] and stats.holm([]) == []
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])  # by hand

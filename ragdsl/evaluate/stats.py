@@ -141,6 +141,24 @@ def paired(a_name: str, a: dict[str, float], b_name: str, b: dict[str, float], m
                   "wilcoxon" if p_wil is not None else "permutation")
 
 
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni (step-down) adjusted p-values, in the input order.
+
+    The family is the p-values that are not None (None stays None). The i-th smallest of m
+    is multiplied by m - i + 1 (i from 1), then made non-decreasing in that order and capped
+    at 1: as statsmodels' multipletests(method="holm") and R's p.adjust(method="holm").
+    Rejecting where the adjusted p < alpha keeps the chance of any false rejection in the
+    family at most alpha.
+    """
+    family = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(family):
+        running = max(running, min(1.0, (len(family) - rank) * p))
+        out[i] = running
+    return out
+
+
 def agreement(judge: Sequence[float], reference: Sequence[float]) -> dict:
     """How well judge scores track an objective metric on the same answers (Spearman, Kendall)."""
     n = len(judge)

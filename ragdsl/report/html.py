@@ -73,10 +73,11 @@ def render_html(data: ReportData, plots: list[tuple[str, str]]) -> str:
         header, rows, omitted = t.paired_table(ev)
         if rows or omitted:
             parts.append("<h3>Paired comparisons</h3><p>A minus B on the questions both were scored on; "
-                         "highlighted: p &lt; 0.05.</p>")
+                         "highlighted: p (Holm) &lt; 0.05.</p>")
         if rows:
             parts.append(_table(header, [r for r, _ in rows], ["significant" if s else "" for _, s in rows],
                                 cls="paired"))
+            parts.append(f'<p class="muted holm">{escape(t.holm_line(len(rows), "highlighted"))}</p>')
         if omitted:
             parts.append(f'<p class="muted omitted">{escape(omitted)}</p>')
         judge = t.judge_lines(ev)

@@ -33,9 +33,10 @@ def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
         header, rows, omitted = t.paired_table(ev)
         if rows or omitted:
             out += ["### Paired comparisons", "",
-                    "A minus B on the questions both were scored on; **bold**: p < 0.05.", ""]
+                    "A minus B on the questions both were scored on; **bold**: p (Holm) < 0.05.", ""]
         if rows:
             out += _table(header, [[f"**{c}**" if sig else c for c in cells] for cells, sig in rows])
+            out += [t.holm_line(len(rows), "bold"), ""]
         if omitted:
             out += [omitted, ""]
         judge = t.judge_lines(ev)

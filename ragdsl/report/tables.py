@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ragdsl.evaluate.scoring import kind_of
+from ragdsl.evaluate.stats import ALPHA, holm
 from ragdsl.report.data import Evaluation, Finetune
 
 GROUPS = (("answer", "Answer metrics"), ("judge", "Judged metrics (0-1)"), ("retrieval", "Retrieval metrics"))
@@ -116,16 +117,35 @@ def paired_table(ev: Evaluation) -> tuple[list[str], list[tuple[list[str], bool]
     """Rows of (cells, significant), and a line saying which comparisons were omitted and why ("" if none).
 
     A pair of systems with no question scored by both on a metric has no comparison (a closed-book
-    system on the retrieval metrics): it is left out rather than shown as an empty row.
+    system on the retrieval metrics): it is left out rather than shown as an empty row. A row is
+    significant where its Holm-adjusted p (over the table's rows, see paired_with_holm) is below ALPHA.
     """
-    header = ["metric", "A", "B", "questions", "A - B [95% CI]", "p", "test"]
+    header = ["metric", "A", "B", "questions", "A - B [95% CI]", "p", "p (Holm)", "test"]
     rows = []
-    every = ev.summary.get("paired") or []
+    every = paired_with_holm(ev)
     for p in filter(_compared, every):
         diff = f"{p['diff']:+.3f} [{p['low']:+.3f}, {p['high']:+.3f}]"
-        rows.append(([p["metric"], p["a"], p["b"], str(p["n"]), diff, p_text(p.get("p")), p["test"]],
-                     bool(p.get("significant"))))
+        rows.append(([p["metric"], p["a"], p["b"], str(p["n"]), diff, p_text(p.get("p")), p_text(p["p_holm"]),
+                      p["test"]], p["p_holm"] is not None and p["p_holm"] < ALPHA))
     return header, rows, _omitted(ev, [p for p in every if not _compared(p)], len(every))
+
+
+def paired_with_holm(ev: Evaluation) -> list[dict]:
+    """The evaluation's paired comparisons, each with p_holm: its p adjusted (Holm-Bonferroni) for the
+    family of comparisons the paired table shows (those with questions in common; None for the others).
+
+    Computed here rather than by the evaluate runner, so that cached evaluations stay valid.
+    """
+    every = ev.summary.get("paired") or []
+    adjusted = iter(holm([p.get("p") for p in every if _compared(p)]))
+    return [{**p, "p_holm": next(adjusted) if _compared(p) else None} for p in every]
+
+
+def holm_line(rows: int, marked: str) -> str:
+    """What the p (Holm) column is, under a paired table of `rows` comparisons."""
+    family = "the only comparison" if rows == 1 else f"the {rows} comparisons"
+    return (f"p (Holm): p adjusted for {family} of this table (Holm-Bonferroni), so that the chance of any "
+            f"false positive among them is at most {ALPHA:g}; {marked} where it is below {ALPHA:g}.")
 
 
 def _compared(p: dict) -> bool:

@@ -11,7 +11,8 @@ import re
 
 from ragdsl.execute.context import NodeContext, Output
 from ragdsl.execute.store import atomic_write_text
-from ragdsl.report import gather, plots, render_html, render_markdown
+from ragdsl.report import Evaluation, gather, plots, render_html, render_markdown
+from ragdsl.report.tables import paired_with_holm
 
 
 def run(ctx: NodeContext) -> Output:
@@ -34,14 +35,21 @@ def run(ctx: NodeContext) -> Output:
         atomic_write_text(ctx.workdir / "report.html", render_html(data, figures))
         written.append("report.html")
     if "json" in formats:
-        payload = {"title": data.title, "evaluations": {ev.node: {"fingerprint": ev.fingerprint, **ev.summary}
-                                                        for ev in data.evaluations},
+        payload = {"title": data.title, "evaluations": {ev.node: _evaluation(ev) for ev in data.evaluations},
                    "finetunes": {e: {s: {"node": f.node, "fingerprint": f.fingerprint, "outputs": f.outputs}
                                      for s, f in sorted(tunes.items())} for e, tunes in data.finetunes.items()},
                    "versions": dict(data.versions)}
         atomic_write_text(ctx.workdir / "report.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
         written.append("report.json")
     return Output({"files": ", ".join(written), "plots": len(figures)})
+
+
+def _evaluation(ev: Evaluation) -> dict:
+    """The evaluation's summary as it is, its paired comparisons with the report's Holm-adjusted p (p_holm)."""
+    out = {"fingerprint": ev.fingerprint, **ev.summary}
+    if "paired" in ev.summary:
+        out["paired"] = paired_with_holm(ev)
+    return out
 
 
 def _slug(text: str) -> str:
