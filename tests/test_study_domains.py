@@ -101,7 +101,7 @@ def test_the_shipped_study_plans_the_papers_design_and_its_cpu_profile():
     nodes = {a.node.id: a.node for a in cpu.plan.actions}
     assert {i for i in nodes if i.startswith("finetune.")} == {
         f"finetune.tuned[domain={d},samples={n}]" for d in ("pubmedqa", "squad_v1", "covid_qa") for n in (20, 50, 100)}
-    assert nodes["evaluate.paper[domain=pubmedqa]"].params["limit"] == 40
+    assert nodes["evaluate.paper[domain=pubmedqa]"].params["limit"] == 30
     assert not any(i.startswith("rag.") and ".judge" in i for i in nodes)  # the judge answers nothing
 
 
