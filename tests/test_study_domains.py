@@ -234,3 +234,17 @@ def test_the_report_has_a_section_per_domain(ran):
     root, _, _ = ran
     text = (_artifact(root, "report.r") / "report.md").read_text()
     assert "domain=bio.json" in text and "domain=geo.json" in text
+
+
+@pytest.mark.finetune
+def test_the_report_puts_the_domains_side_by_side(ran):
+    root, _, _ = ran
+    text = (_artifact(root, "report.r") / "report.md").read_text()
+    assert text.index("## Overview: evaluate.e by domain") < text.index("## evaluate.e[domain=bio.json]")
+    overview = text.split("## Overview: evaluate.e by domain\n", 1)[1].split("\n## evaluate.e[", 1)[0]
+    assert "| system | domain=bio.json | domain=geo.json |" in overview and "### Differences from b" in overview
+    assert all(row in overview for row in ("| b |", "| t[samples=4] |", "| t[samples=8] |"))
+    data = json.loads((_artifact(root, "report.r") / "report.json").read_text())["overview"]["evaluate.e"]
+    assert data["reference"] == "b" and [v["node"] for v in data["variants"]] == [
+        "evaluate.e[domain=bio.json]", "evaluate.e[domain=geo.json]"]
+    assert set(data["differences"]["f1"]) == {"t[samples=4]", "t[samples=8]"}

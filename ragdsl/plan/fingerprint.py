@@ -21,7 +21,7 @@ FINGERPRINT_VERSION = 1
 
 # Bump a kind's entry when its runner's results change meaning or shape: that
 # kind's cached results (and their dependents') are recomputed, no others.
-RUNNER_VERSIONS = {"questions": 2, "finetune": 2, "evaluate": 5, "report": 5}
+RUNNER_VERSIONS = {"questions": 2, "finetune": 2, "evaluate": 5, "report": 6}
 
 # `data` entries that are identities rather than files (see ragdsl.ir.weights).
 IDENTITY_PREFIXES = ("weights:", "source:")

@@ -27,6 +27,9 @@ class Evaluation:
     summary: dict  # the evaluate node's summary.json
     questions: list[dict]  # its questions.jsonl (drill-down)
     attribution: list[str]
+    # Its system labels in the order the spec declares them, where the report node's params give it
+    # (`systems`: {evaluation node: [labels]}); empty otherwise. The first is the overview's reference.
+    systems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,7 +53,8 @@ class ReportData:
 
 def gather(ctx, title: str) -> ReportData:
     params = ctx.node.params
-    evaluations = [_evaluation(ctx.results[n]) for n in params.get("from") or []]
+    order = params.get("systems") or {}
+    evaluations = [_evaluation(ctx.results[n], order.get(n) or []) for n in params.get("from") or []]
     finetunes: dict[str, dict[str, Finetune]] = {}
     for eval_id, systems in sorted((params.get("finetunes") or {}).items()):
         for label, node in sorted(systems.items()):
@@ -58,13 +62,13 @@ def gather(ctx, title: str) -> ReportData:
     return ReportData(title, evaluations, finetunes, spec_sources(ctx.files), versions())
 
 
-def _evaluation(result) -> Evaluation:
+def _evaluation(result, systems: list[str]) -> Evaluation:
     folder = Path(result.folder)
     summary_path = folder / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
     questions = _jsonl(folder / "questions.jsonl")
     credits = [line for line in (result.outputs.get("attribution") or "").splitlines() if line]
-    return Evaluation(result.node, result.fingerprint, summary, questions, credits)
+    return Evaluation(result.node, result.fingerprint, summary, questions, credits, list(systems))
 
 
 def load_finetune(result, label: str) -> Finetune:

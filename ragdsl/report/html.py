@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ragdsl.report import overview as o
 from ragdsl.report import tables as t
 from ragdsl.report.data import ReportData
 
@@ -13,9 +14,9 @@ padding:0 1rem;line-height:1.45}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.summary td.est{min-width:7.5rem}td.est .ci,td.est .n{display:block;font-size:.85em;color:#555}
+table.summary td.est{min-width:7.5rem}td.est .ci,td.est .n,td.est .p{display:block;font-size:.85em;color:#555}
 td.est .n{font-weight:600;color:#8a4b00}
-tr.significant td{background:#fff4cc;font-weight:600}pre{background:#f7f7f7;padding:.8rem;overflow:auto}
+tr.significant td,td.significant{background:#fff4cc;font-weight:600}pre{background:#f7f7f7;padding:.8rem;overflow:auto}
 details{margin:.3rem 0}summary{cursor:pointer}.question{border-top:1px solid #eee;padding:.4rem 0}
 .question li{overflow-wrap:anywhere}.rationale{color:#555;font-size:.92em}.muted{color:#666}
 svg.plot{display:block;margin:.5rem 0 1.5rem;max-width:100%;height:auto}
@@ -38,7 +39,7 @@ def _breakable(name: str) -> str:
     return escape(name).replace("_", "_<wbr>")
 
 
-def _summary(table: t.SummaryTable) -> str:
+def _summary(table: t.SummaryTable, cls: str = "summary") -> str:
     """Each cell the mean, its CI under it and n under that (where not the question count): narrow columns."""
     def est(c: t.Cell) -> str:
         if not c.ci:
@@ -49,7 +50,37 @@ def _summary(table: t.SummaryTable) -> str:
 
     head = "".join(f"<th>{_breakable(h)}</th>" for h in table.header)
     body = "".join(f"<tr><td>{escape(system)}</td>{''.join(est(c) for c in cells)}</tr>" for system, cells in table.rows)
-    return f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _differences(header: list[str], rows: list[tuple[str, list[o.DiffCell]]]) -> str:
+    """Each cell the difference, its CI under it and its Holm-adjusted p under that; highlighted where
+    significant (the class of the paired table's significant rows)."""
+    def est(c: o.DiffCell) -> str:
+        cls = "est num significant" if c.significant else "est num"
+        if not c.ci:
+            return f'<td class="{cls}">{escape(c.diff)}</td>'
+        return (f'<td class="{cls}"><span class="mean">{escape(c.diff)}</span> <span class="ci">{escape(c.ci)}'
+                f'</span> <span class="p">{escape(c.p)}</span></td>')
+
+    head = "".join(f"<th>{_breakable(h)}</th>" for h in header)
+    body = "".join(f"<tr><td>{escape(system)}</td>{''.join(est(c) for c in cells)}</tr>" for system, cells in rows)
+    return f'<table class="summary differences"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _overview(ov: o.Overview) -> str:
+    parts = [f'<section class="overview" id="overview-{escape(ov.declaration)}"><h2>{escape(ov.heading)}</h2>',
+             f'<p class="muted">{escape(o.intro_line(ov))}</p><h3>Means</h3>']
+    for table in o.mean_tables(ov):
+        parts.append(f"<h4>{escape(table.title)}</h4>" + _summary(table, "summary means"))
+    parts.append(f'<p class="muted">{escape(o.means_line(ov))}</p>')
+    differences = o.difference_tables(ov)
+    if differences:
+        parts.append(f"<h3>Differences from {escape(str(ov.reference))}</h3>")
+        parts += [f"<h4>{escape(metric)}</h4>" + _differences(header, rows) for metric, header, rows in differences]
+        parts.append(f'<p class="muted">{escape(o.differences_line(ov, "highlighted"))}</p>')
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _numeric(text: str) -> bool:
@@ -58,6 +89,7 @@ def _numeric(text: str) -> bool:
 
 def render_html(data: ReportData, plots: list[tuple[str, str]]) -> str:
     parts = [f"<h1>{escape(data.title)}</h1>"]
+    parts += [_overview(ov) for ov in o.overviews(data.evaluations)]
     for ev in data.evaluations:
         parts.append(f'<section class="evaluation" id="{escape(ev.node)}"><h2>{escape(ev.node)}</h2>')
         parts.append(f'<p class="muted">Questions: {escape(str(ev.summary.get("questions") or "-"))} '

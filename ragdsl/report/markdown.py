@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ragdsl.report import overview as o
 from ragdsl.report import tables as t
 from ragdsl.report.data import ReportData
 
@@ -19,6 +20,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
     """plot_files: (caption, relative path of the SVG file)."""
     out = [f"# {data.title}", ""]
+    for ov in o.overviews(data.evaluations):
+        out += _overview(ov)
     for ev in data.evaluations:
         n = len(ev.questions)
         out += [f"## {ev.node}", "", f"Questions: {ev.summary.get('questions') or '-'} ({n}); "
@@ -62,6 +65,22 @@ def render_markdown(data: ReportData, plot_files: list[tuple[str, str]]) -> str:
         out += [f"## Per question: {ev.node}", ""] + _drilldown(ev)
     out += _provenance(data)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _overview(ov: o.Overview) -> list[str]:
+    """The variants of one evaluation side by side: means, then differences from the reference, per metric."""
+    out = [f"## {ov.heading}", "", o.intro_line(ov), "", "### Means", ""]
+    for table in o.mean_tables(ov):
+        out += [f"#### {table.title}", ""] + _table(table.header, table.text_rows())
+    out += [o.means_line(ov), ""]
+    differences = o.difference_tables(ov)
+    if differences:
+        out += [f"### Differences from {ov.reference}", ""]
+        for metric, header, rows in differences:
+            out += [f"#### {metric}", ""] + _table(header, [[system, *[f"**{c.text}**" if c.significant else c.text
+                                                                          for c in cells]] for system, cells in rows])
+        out += [o.differences_line(ov, "**bold**"), ""]
+    return out
 
 
 def _drilldown(ev) -> list[str]:

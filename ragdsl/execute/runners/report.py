@@ -12,6 +12,7 @@ import re
 from ragdsl.execute.context import NodeContext, Output
 from ragdsl.execute.store import atomic_write_text
 from ragdsl.report import Evaluation, gather, plots, render_html, render_markdown
+from ragdsl.report.overview import overview_json, overviews
 from ragdsl.report.tables import paired_with_holm
 
 
@@ -38,7 +39,9 @@ def run(ctx: NodeContext) -> Output:
         payload = {"title": data.title, "evaluations": {ev.node: _evaluation(ev) for ev in data.evaluations},
                    "finetunes": {e: {s: {"node": f.node, "fingerprint": f.fingerprint, "outputs": f.outputs}
                                      for s, f in sorted(tunes.items())} for e, tunes in data.finetunes.items()},
-                   "versions": dict(data.versions)}
+                   "versions": dict(data.versions),
+                   # the variants of one evaluation declaration side by side (docs/reports.md, Overview)
+                   "overview": {ov.declaration: overview_json(ov) for ov in overviews(data.evaluations)}}
         atomic_write_text(ctx.workdir / "report.json", json.dumps(payload, indent=2, sort_keys=True) + "\n")
         written.append("report.json")
     return Output({"files": ", ".join(written), "plots": len(figures)})
