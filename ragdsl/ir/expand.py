@@ -472,8 +472,10 @@ class _Expander:
                 inputs += [Input("evaluation", n) for n in sorted(self.variants[target].values())]
         spec = schema.DECL_SPECS["report"]
         params: dict[str, object] = {"from": [i.node for i in inputs]}
-        # each evaluation's systems as declared: the report's overview takes the first as its reference
-        params["systems"] = {n: list(self.graph.node(n).params["systems"]) for n in params["from"]}
+        # each evaluation's system names in declared order (not their variants, whose order is not the
+        # text's): the report's overview takes the first as its reference
+        params["systems"] = {n: list(dict.fromkeys(label.split("[", 1)[0] for label in
+                                                   self.graph.node(n).params["systems"])) for n in params["from"]}
         finetunes = self.report_finetunes([i.node for i in inputs])
         if finetunes:  # training curves and sample sizes for the report's plots
             params["finetunes"] = finetunes

@@ -28,7 +28,7 @@ class Evaluation:
     questions: list[dict]  # its questions.jsonl (drill-down)
     attribution: list[str]
     # Its system labels in the order the spec declares them, where the report node's params give it
-    # (`systems`: {evaluation node: [labels]}); empty otherwise. The first is the overview's reference.
+    # (`systems`: {evaluation node: [names]}); empty otherwise. The first is the overview's reference.
     systems: list[str] = field(default_factory=list)
 
 

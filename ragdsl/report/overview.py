@@ -103,12 +103,19 @@ def _overview(head: str, members: list[tuple[Evaluation, list[tuple[str, str]]]]
 
 
 def _reference(variants: list[Variant]) -> str | None:
-    """The evaluation's first system: the first declared (Evaluation.systems), else the first sorted."""
+    """The evaluation's first system: a variant of the first name declared (Evaluation.systems), else the
+    first sorted; of several variants of that name, the first sorted."""
     for v in variants:
-        order = [s for s in v.evaluation.systems if s in v.systems.values()] or sorted(v.systems.values())
+        names = [n for n in v.evaluation.systems if any(_name(full) == n for full in v.systems.values())]
+        order = sorted(full for full in v.systems.values() if _name(full) == names[0]) if names else []
+        order = order or sorted(v.systems.values())
         if order:
             return next(short for short, full in v.systems.items() if full == order[0])
     return None
+
+
+def _name(label: str) -> str:
+    return label.split("[", 1)[0]
 
 
 def _differences(ov: Overview) -> dict[str, dict[str, dict[str, dict | None]]]:
