@@ -241,7 +241,7 @@ class _Expander:
                     inputs += found
                 elif param.name == "seed":
                     params["seed"] = self.seed
-                else:
+                elif not param.omit_default:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             data.update(canon.data)
             _default_split(params, "data", "train")
@@ -286,7 +286,7 @@ class _Expander:
                                                                   param.name)
                     display.append((param.name, shown))
                     inputs += found
-                else:
+                elif not param.omit_default:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
             params["seed"] = self.seed
             _default_split(params, "questions", "test")
@@ -364,7 +364,7 @@ class _Expander:
                     params[param.name], shown, found = _canonical(canon, values[param.name], role)
                     display.append((param.name, shown))
                     inputs += found
-                else:
+                elif not param.omit_default:
                     params[param.name] = canon.default(param.default_text) if param.default_text else None
                     if param.default_text and param.name not in ("prompt",):
                         display.append((param.name, param.default_text))
@@ -378,7 +378,8 @@ class _Expander:
                 inputs.append(Input("questions", question["node"]))
             axes_here = self.labels(sys_axes | q_axes, combo)
             sys_labels = self.labels(sys_axes, combo)
-            stages = [(k, format_expr(values[k])) for k in (*RETRIEVAL_STAGES, "prompt", "generate") if k in values]
+            stages = [(k, format_expr(values[k])) for k in (*RETRIEVAL_STAGES, "examples", "prompt", "generate")
+                      if k in values]
             if "prompt" not in values:
                 stages.insert(len(stages) - 1, ("prompt", "default_prompt()"))
             nid = node_id("rag", f"{eval_name}.{entry.key}", axes_here)
@@ -556,7 +557,7 @@ def _canonical(canon: Canonicalizer, expr: ast.Expr, role: str) -> tuple[object,
 def _default_split(params: dict, key: str, split: str) -> None:
     """`data = qa` means qa.train in a fine-tune and `questions = qa` means qa.test in an evaluation."""
     value = params.get(key)
-    if isinstance(value, dict) and "node" in value and not value.get("part"):
+    if isinstance(value, dict) and str(value.get("node", "")).startswith("questions.") and not value.get("part"):
         params[key] = {"node": value["node"], "part": split}
 
 

@@ -54,7 +54,7 @@ def describe(graph: ExperimentGraph, node: Node, *, portable: bool = False):
                         generator_info(graph, params["generate"]["node"]),
                         max_new_tokens=params["max_new_tokens"], temperature=params["temperature"],
                         index_info=_index_info(graph), seed=params.get("seed", 0), portable=portable,
-                        batch_invariant=bool(params.get("batch_invariant")))
+                        batch_invariant=bool(params.get("batch_invariant")), examples=params.get("examples"))
 
 
 def attach_pipelines(graph: ExperimentGraph) -> None:

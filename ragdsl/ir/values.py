@@ -141,6 +141,8 @@ class Canonicalizer:
         for param in ctor.params:
             if param.name in given:
                 args[param.name] = self(given[param.name])
+            elif param.omit_default:
+                continue
             elif param.default_text is not None:
                 args[param.name] = self.default(param.default_text)
             else:

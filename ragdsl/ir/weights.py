@@ -32,6 +32,9 @@ def _references(node: Node) -> list[tuple[str, object]]:
         rerank = params.get("rerank")
         if isinstance(rerank, dict) and isinstance(rerank.get("args", {}).get("model"), str):
             found.append(("reranker", rerank["args"]["model"]))
+    examples = params.get("examples") if node.kind == "rag" else None
+    if isinstance(examples, dict) and examples["args"].get("select") == "similar":
+        found.append(("embedder", examples["args"].get("embedder") or "all-minilm-l6-v2"))
     if node.kind == "evaluate" and "semantic_similarity" in (params.get("metrics") or ()):
         found.append(("embedder", params.get("similarity_model") or "all-minilm-l6-v2"))
     return found

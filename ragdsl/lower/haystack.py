@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ragdsl.lower import spec as S
-from ragdsl.lower.prompts import PROMPT_VARIABLES, REQUIRED_VARIABLES
+from ragdsl.lower.prompts import EXAMPLES_VARIABLE, PROMPT_VARIABLES, REQUIRED_VARIABLES
 
 
 class LoweringError(Exception):
@@ -34,6 +34,7 @@ class Resources:
     stores: Mapping[str, Any] = field(default_factory=dict)  # index node id -> document store
     models: Mapping[str, str | Path] = field(default_factory=dict)  # model reference -> folder (or hub id)
     files: Mapping[str, str | Path] = field(default_factory=dict)  # path as written in the spec -> file
+    examples: Mapping[str, list] = field(default_factory=dict)  # "questions node:part" -> question records
     device: str | None = None  # "cpu" / "cuda" for embedders and rankers; None: Haystack picks
 
     def store(self, node: str) -> Any:
@@ -45,6 +46,11 @@ class Resources:
         if reference not in self.models:
             raise LoweringError(f"no local folder for model {reference!r} (have: {_names(self.models)})")
         return str(self.models[reference])
+
+    def pool(self, target: str) -> list:
+        if target not in self.examples:
+            raise LoweringError(f"no few-shot pool {target!r} (have: {_names(self.examples)})")
+        return list(self.examples[target])
 
     def text(self, path: str) -> str:
         if path not in self.files:
@@ -58,10 +64,11 @@ def build(spec: S.PipelineSpec, resources: Resources, *, metadata: dict[str, Any
     from haystack import Pipeline
 
     pipeline = Pipeline(metadata=metadata or {})
+    few_shot = any(c.type == S.FEWSHOT for c in spec.components)
     for c in spec.components:
         cls = component_class(c.type)
         kwargs = {key: _resolve(value, resources) for key, value in c.params}
-        kwargs.update(_fixed_params(c.type, resources))
+        kwargs.update(_fixed_params(c.type, resources, few_shot))
         pipeline.add_component(c.name, cls(**kwargs))
     for sender, receiver in spec.connections:
         pipeline.connect(sender, receiver)
@@ -85,10 +92,11 @@ def from_yaml(text: str) -> Any:
     """`Pipeline.loads` with ragdsl's component module allowed (Haystack refuses unlisted modules)."""
     from haystack import Pipeline
 
-    return Pipeline.loads(text, allowed_modules=[COMPONENTS_MODULE, ES_RETRIEVER_MODULE])
+    return Pipeline.loads(text, allowed_modules=[COMPONENTS_MODULE, FEWSHOT_MODULE, ES_RETRIEVER_MODULE])
 
 
 COMPONENTS_MODULE = "ragdsl.lower.components"
+FEWSHOT_MODULE = S.FEWSHOT.rpartition(".")[0]
 ES_RETRIEVER_MODULE = S.BM25_ELASTICSEARCH.rpartition(".")[0]
 
 
@@ -122,14 +130,17 @@ def _resolve(value: object, resources: Resources) -> object:
         return resources.model(target)
     if kind == S.BUILTIN:
         return S.BUILTINS[target]
+    if kind == S.EXAMPLES:
+        return resources.pool(target)
     return resources.text(target)
 
 
-def _fixed_params(type_name: str, resources: Resources) -> dict[str, Any]:
+def _fixed_params(type_name: str, resources: Resources, few_shot: bool = False) -> dict[str, Any]:
     """Init params every component of a type gets: plumbing, not something a spec varies."""
     params: dict[str, Any] = {}
     if type_name == S.PROMPT_BUILDER:
-        params.update(variables=list(PROMPT_VARIABLES), required_variables=list(REQUIRED_VARIABLES))
+        variables = [*PROMPT_VARIABLES, *([EXAMPLES_VARIABLE] if few_shot else [])]
+        params.update(variables=variables, required_variables=list(REQUIRED_VARIABLES))
     if type_name == S.TEXT_EMBEDDER:
         params["progress_bar"] = False
     if type_name in (S.TEXT_EMBEDDER, S.RANKER, S.CHAT_GENERATOR) and resources.device is not None:

@@ -36,13 +36,30 @@ def render_prompts(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str]
     """Each question's prompt, as the pipeline's PromptBuilder renders it (sandboxed Jinja2).
 
     `documents` (one list per question; anything with `.content`) feeds the
-    template's `documents`; None renders every prompt closed-book.
+    template's `documents`; None renders every prompt closed-book. A pipeline
+    with few-shot examples chooses each question's examples first.
     """
     if documents is not None and len(documents) != len(questions):
         raise ValueError(f"{len(questions)} questions but {len(documents)} document lists")
     builder = pipeline.get_component(_name_of(spec, S.PROMPT_BUILDER))
-    return [builder.run(question=q, documents=list(documents[i]) if documents is not None else [])["prompt"]
-            for i, q in enumerate(questions)]
+    chooser = _examples_of(pipeline, spec)
+    prompts = []
+    for i, q in enumerate(questions):
+        inputs = {"question": q, "documents": list(documents[i]) if documents is not None else []}
+        if chooser is not None:
+            inputs["examples"] = chooser.run(question=q)["examples"]
+        prompts.append(builder.run(**inputs)["prompt"])
+    return prompts
+
+
+def _examples_of(pipeline: Any, spec: S.PipelineSpec) -> Any:
+    """The pipeline's FewShotExamples component (warmed up), or None."""
+    names = [c.name for c in spec.components if c.type == S.FEWSHOT]
+    if not names:
+        return None
+    chooser = pipeline.get_component(_name_of(spec, S.FEWSHOT))
+    chooser.warm_up()
+    return chooser
 
 
 def generate(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str],

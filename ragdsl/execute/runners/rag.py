@@ -48,6 +48,25 @@ def generator_info(ctx: NodeContext, ref: dict):
             {base["node"]: materialize_base(base, ctx), result.node: adapter})
 
 
+def _pools(ctx: NodeContext, examples: dict | None, models: dict) -> dict[str, list[dict]]:
+    """The few-shot pool of `examples = fewshot(...)` by reference, and its embedder's folder in `models`."""
+    if examples is None:
+        return {}
+    from ragdsl.execute.runners.index import model_folder
+    from ragdsl.lower.spec import EXAMPLES, examples_ref, model_reference
+
+    args = examples["args"]
+    pool = args["pool"]
+    records = load(ctx.upstream(pool), pool.get("part") or "train")
+    if not records:
+        raise NodeFailed(f"the few-shot pool {pool['node']}.{pool.get('part') or 'train'} has no questions",
+                         "give the question set a train split (`train = 0.5` or a count)")
+    if args.get("select") == "similar":
+        embedder = args.get("embedder") or "all-minilm-l6-v2"
+        models[model_reference(embedder)] = model_folder(embedder, "embedder", ctx)
+    return {examples_ref(pool)[EXAMPLES]: records}
+
+
 def run(ctx: NodeContext) -> Output:
     from haystack import Document
 
@@ -66,15 +85,17 @@ def run(ctx: NodeContext) -> Output:
     info, models = generator_info(ctx, params["generate"])
     seed = params.get("seed", ctx.seed)
     invariant = bool(params.get("batch_invariant"))
+    examples = params.get("examples")
     spec = describe_generation(params["prompt"], info, params["max_new_tokens"], params["temperature"], seed=seed,
-                               batch_invariant=invariant)
+                               batch_invariant=invariant, examples=examples)
     ctx.note("loading the generator")
+    pools = _pools(ctx, examples, models)
     files = {}
     prompt = params["prompt"]
     if prompt["call"] == "template":
         written = prompt["args"]["path"]["file"]
         files[written] = ctx.locate(written)
-    pipeline = build(spec, Resources(models=models, files=files))
+    pipeline = build(spec, Resources(models=models, files=files, examples=pools))
     ctx.started(total=len(questions), unit="questions")
     documents = None
     if contexts is not None:
