@@ -1,4 +1,5 @@
-"""Objective metrics: exact match and token F1 (SQuAD normalisation), retrieval rank metrics.
+"""Objective metrics: exact match and token F1 (SQuAD normalisation), fact-update mentions, retrieval
+rank metrics.
 
 Each function scores one question; evaluations average them. The judged
 metrics live in ragdsl.evaluate.judge, semantic similarity in
@@ -42,6 +43,21 @@ def _f1(prediction: str, gold: str) -> float:
         return 0.0
     precision, recall = common / len(pred), common / len(ref)
     return 2 * precision * recall / (precision + recall)
+
+
+def mentions(prediction: str, answer: str) -> bool:
+    """Whether the answer's normalised tokens occur, contiguous and whole, in the normalised prediction
+    ("paris" in "It is Paris.", not "par"); an answer that normalises to nothing is never mentioned."""
+    wanted = normalize_answer(answer)
+    return bool(wanted) and f" {wanted} " in f" {normalize_answer(prediction)} "
+
+
+def fact_update(prediction: str, golds: Sequence[str], previous: Sequence[str]) -> str:
+    """'new' when the prediction mentions a gold (current) answer, else 'old' when it mentions a previous
+    (outdated or counterfactual) one, else 'neither'."""
+    if any(mentions(prediction, g) for g in golds):
+        return "new"
+    return "old" if any(mentions(prediction, p) for p in previous) else "neither"
 
 
 def gold_ranks(retrieved: Sequence[str], gold_context: str | None) -> list[int]:
@@ -112,13 +128,26 @@ def format_valid(prediction: str, pattern: str | None = None, schema: dict | Non
         import jsonschema
 
         try:
-            jsonschema.validate(json.loads(_unfence(text)), schema)
+            jsonschema.validate(json.loads(unfence(text)), schema)
         except (ValueError, jsonschema.ValidationError):
             return 0.0
     return 1.0
 
 
-def _unfence(text: str) -> str:
+def unfence(text: str) -> str:
     """The JSON inside a Markdown code fence (models often wrap it), or the text itself."""
     match = re.fullmatch(r"```[a-zA-Z]*\s*\n?(.*?)\n?```", text, re.S)
     return match.group(1) if match else text
+
+
+def json_field(prediction: str, field: str) -> str | None:
+    """The value of `field` when the answer (stripped, and unfenced) is a JSON object that has it, as a
+    string (a string as it is, any other value as JSON: 42, true, ["a", "b"]); else None."""
+    try:
+        found = json.loads(unfence(prediction.strip()))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(found, dict) or field not in found:
+        return None
+    value = found[field]
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -154,7 +154,8 @@ def _drilldown(ev) -> str:
                 + (f"{j['score']:g}" if j.get("score") is not None else f"unparseable ({escape(str(j.get('error')))})")
                 + (f" - {escape(j['rationale'])}" if j.get("rationale") else "") + "</div>"
                 for m, j in sorted(s.get("judge", {}).items()))
-            rows.append(f"<tr><td>{escape(system)}</td><td>{escape(s.get('prediction', ''))}{judged}</td>"
+            scored = f'<div class="muted">scored: {escape(s.get("scored", ""))}</div>' if s.get("parsed") else ""
+            rows.append(f"<tr><td>{escape(system)}</td><td>{escape(s.get('prediction', ''))}{scored}{judged}</td>"
                         f"<td>{escape(scores)}</td></tr>")
         shared, none = t.context_groups(q)
         ctx_html = "".join(f'<details class="contexts"><summary>retrieved contexts: {escape(", ".join(systems))}'
@@ -163,6 +164,8 @@ def _drilldown(ev) -> str:
         if none and shared:
             ctx_html += f'<p class="muted">No retrieved contexts: {escape(", ".join(none))}.</p>'
         gold = escape(" | ".join(q.get("answers") or []) or "-")
+        if q.get("previous"):
+            gold += "; previous: " + escape(" | ".join(q["previous"]))
         out.append(f'<details class="question"><summary><b>{escape(str(q["id"]))}</b> {escape(q["question"])}'
                    f"</summary><p>Gold: {gold}</p><table><thead><tr><th>system</th><th>answer</th><th>scores</th>"
                    f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{ctx_html}</details>")

@@ -87,11 +87,13 @@ def _drilldown(ev) -> list[str]:
     out = []
     for q in ev.questions:
         out += [f"### {q['id']}: {_line(q['question'])}", "",
-                "Gold: " + (_line(" | ".join(q.get("answers") or [])) or "-"), ""]
+                "Gold: " + (_line(" | ".join(q.get("answers") or [])) or "-")
+                + (f"; previous: {_line(' | '.join(q['previous']))}" if q.get("previous") else ""), ""]
         for system, s in sorted(q.get("systems", {}).items()):
             scores = ", ".join(f"{m} {v:.2f}" if isinstance(v, int | float) else f"{m} n/a"
                                for m, v in sorted(s.get("scores", {}).items()))
-            out.append(f"- **{system}**: {_line(s.get('prediction', ''))}  ({scores})")
+            scored = f" [scored: {_line(s.get('scored', ''))}]" if s.get("parsed") else ""
+            out.append(f"- **{system}**: {_line(s.get('prediction', ''))}{scored}  ({scores})")
             for metric, j in sorted(s.get("judge", {}).items()):
                 verdict = f"{j['score']:g}" if j.get("score") is not None else f"unparseable ({j.get('error')})"
                 out.append(f"  - judge {metric}: {verdict}; {_line(j.get('rationale') or '')}".rstrip("; "))

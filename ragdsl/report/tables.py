@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ragdsl.evaluate.scoring import kind_of
+from ragdsl.evaluate.scoring import higher_is_better, kind_of
 from ragdsl.evaluate.stats import ALPHA, holm
 from ragdsl.report.data import Evaluation, Finetune
 
-GROUPS = (("answer", "Answer metrics"), ("judge", "Judged metrics (0-1)"), ("retrieval", "Retrieval metrics"))
+GROUPS = (("answer", "Answer metrics"), ("fact", "Fact-update metrics"), ("judge", "Judged metrics (0-1)"),
+          ("retrieval", "Retrieval metrics"))
 LEFT_OUT = {"judge": "answers whose judge reply could not be parsed", "retrieval": "questions without a gold passage",
-            "answer": "questions without gold answers"}  # why a metric may score fewer than all questions
+            "answer": "questions without gold answers",
+            "fact": "questions without previous answers"}  # why a metric may score fewer than all questions
 MAX_COLUMNS = 5  # metrics per summary table: five estimates and the system column fit a 1280-px window
 
 
@@ -21,9 +23,9 @@ def p_text(p: float | None) -> str:
 
 
 def group_of(metric: str) -> str:
-    """'answer' (EM, F1, format validity, semantic similarity), 'judge' or 'retrieval'."""
+    """'answer' (EM, F1, format validity, semantic similarity), 'fact', 'judge' or 'retrieval'."""
     kind = kind_of(metric)
-    return kind if kind in ("judge", "retrieval") else "answer"
+    return kind if kind in ("fact", "judge", "retrieval") else "answer"
 
 
 def question_count(ev: Evaluation) -> int:
@@ -109,8 +111,33 @@ def summary_notes(ev: Evaluation) -> list[str]:
                   if any((s, m) in empty for m in metrics if group_of(m) == "retrieval")]
         reason = f" ({_names(closed)} retrieved no passages)" if closed else ""
         lines.append(f"n/a: no score on any question{reason}.")
+    lines += [line for line in (fact_line(metrics), answer_field_line(ev)) if line]
     generation = generation_line(ev)
     return [*lines, generation] if generation else lines
+
+
+def fact_line(metrics: list[str]) -> str:
+    """What the fact-update metrics count, and which way is better ("" without them)."""
+    facts = [m for m in metrics if group_of(m) == "fact"]
+    if not facts:
+        return ""
+    better = [m for m in facts if higher_is_better(m)]
+    worse = [m for m in facts if not higher_is_better(m)]
+    parts = [f"{_names(better)}: higher is better" if better else "",
+             f"{_names(worse)}: lower is better" if worse else ""]
+    return ("Fact-update metrics, over the questions with previous (outdated or counterfactual) answers: the "
+            "share of answers that mention a current (gold) answer (fact_new), only a previous one (fact_old), "
+            f"or neither (fact_neither); {'; '.join(p for p in parts if p)}.")
+
+
+def answer_field_line(ev: Evaluation) -> str:
+    """How many answers were scored through their JSON field (answer_field; "" without it)."""
+    found = ev.summary.get("answer_field")
+    if not found:
+        return ""
+    counts = [f"{s} {found['parsed'].get(s, 0)} of {n}" for s, n in sorted((found.get("answers") or {}).items())]
+    return (f"Answers scored through their JSON field `{found['field']}` (parsed: {_names(counts)}); the others "
+            "were scored as they are, and format_validity checks every answer whole.")
 
 
 def paired_table(ev: Evaluation) -> tuple[list[str], list[tuple[list[str], bool]], str]:

@@ -1,6 +1,6 @@
 """evaluate node: score every system's answers on the same questions, with statistics.
 
-Objective metrics (EM, F1, format validity, retrieval) are computed here; semantic
+Objective metrics (EM, F1, format validity, fact updates, retrieval) are computed here; semantic
 similarity runs Haystack's SASEvaluator on a local embedder; accuracy,
 completeness and faithfulness are scored by the judge model(s), one batched
 generation per judge and metric over all systems; each judge also scores its
@@ -11,6 +11,11 @@ calibration case's label and judge reply), questions.jsonl (the drill-down:
 each question with every system's answer, contexts and scores) and
 summary.json (means with bootstrap CIs, paired comparisons, judge agreement,
 calibration agreement and parse failures).
+
+With `answer_field`, every metric but format_validity scores that field of the
+answers that are JSON objects with it (scoring.scored_prediction); the fact
+metrics read each question's previous answers from the questions node, since
+answers.jsonl does not carry question meta.
 """
 
 from __future__ import annotations
@@ -40,22 +45,28 @@ def run(ctx: NodeContext) -> Output:
     if unknown:
         raise NodeFailed(f"unknown metric(s): {', '.join(unknown)}", "see docs/evaluation.md for the metrics")
     answers = {label: _answers(ctx, node, params.get("limit")) for label, node in sorted(params["systems"].items())}
+    # What the metrics score: the answers themselves, or with answer_field copies holding that field's value
+    # (`answers` keep the raw text, for format_validity and the drill-down).
+    scored = _scored(answers, params.get("answer_field"))
     scores: dict[str, dict[str, dict[str, float]]] = {s: {x: {} for x in metrics} for s in answers}
     rule = _format_rule(ctx, params) if "format_validity" in metrics else None
+    facts = [x for x in metrics if scoring.kind_of(x) == "fact"]
+    if facts:
+        _add_previous(ctx, params, scored, facts)
     corpora: dict[str, list[str]] = {}  # system -> the corpora its retrieval searched
     for i in ctx.node.inputs:
         if i.role.startswith("corpus:"):
             corpora.setdefault(i.role.partition(":")[2], []).append(i.node)
     if corpora:
-        _count_relevant(ctx, corpora, answers)
-    for metric in [x for x in metrics if scoring.kind_of(x) in ("answer", "retrieval")]:
-        for system, rows in answers.items():
-            for row in rows:
-                value = scoring.objective(metric, row, rule)
+        _count_relevant(ctx, corpora, scored)
+    for metric in [x for x in metrics if scoring.kind_of(x) in ("answer", "fact", "retrieval")]:
+        for system, rows in scored.items():
+            for row, raw in zip(rows, answers[system]):
+                value = scoring.objective(metric, raw if metric == "format_validity" else row, rule)
                 if value is not None:
                     scores[system][metric][row["id"]] = value
     if "semantic_similarity" in metrics:
-        _similarity(ctx, params, answers, scores)
+        _similarity(ctx, params, scored, scores)
     judged = [x for x in metrics if scoring.kind_of(x) == "judge"]
     panel = _Panel([], {}, [], [], 0, 0)
     rubrics: dict[str, Rubric] = {}
@@ -63,7 +74,7 @@ def run(ctx: NodeContext) -> Output:
     if judged:
         rubrics, folders = _rubrics(ctx, params, judged)
         start = time.perf_counter()
-        panel = _judge_all(ctx, params, rubrics, _calibrations(rubrics, folders), answers)
+        panel = _judge_all(ctx, params, rubrics, _calibrations(rubrics, folders), scored)
         judge_seconds = time.perf_counter() - start  # in the run record only: summary.json stays reproducible
         for system, by_metric in summary.combine_judges(panel.scores, params.get("judge_combine") or "mean").items():
             for metric, by_question in by_metric.items():
@@ -71,7 +82,7 @@ def run(ctx: NodeContext) -> Output:
     judgments = panel.judgments
     # Agreement needs EM and F1 on the same answers, requested or not (they cost nothing).
     objective = {s: {x: {r["id"]: v for r in rows if (v := scoring.objective(x, r)) is not None}
-                     for x in ("exact_match", "f1")} for s, rows in answers.items()}
+                     for x in ("exact_match", "f1")} for s, rows in scored.items()}
     agreement = summary.judge_agreement({s: {**objective[s], **scores[s]} for s in scores}, judged)
     result = summary.summarise(scores, metrics, params.get("seed", ctx.seed))
     unparseable = {x: sum(1 for j in judgments if j["metric"] == x and j["error"]) for x in judged}
@@ -85,13 +96,18 @@ def run(ctx: NodeContext) -> Output:
         "generation": {s: {"batch_invariant": bool(ctx.upstream(n).outputs.get("batch_invariant", False))}
                        for s, n in sorted(params["systems"].items())},
     }
-    _write(ctx, answers, scores, judgments, info)
+    if params.get("answer_field") is not None:
+        info["answer_field"] = {"field": params["answer_field"], "answers": {s: len(rows) for s, rows in scored.items()},
+                                "parsed": {s: sum(r["parsed"] for r in rows) for s, rows in scored.items()}}
+    _write(ctx, answers, scored, scores, judgments, info)
     write_jsonl(ctx.workdir / "calibration.jsonl", panel.cases)
     table = {s: {**{x: e["mean"] for x, e in result["estimates"][s].items()}, "questions": len(answers[s])}
              for s in answers}
     attribution = ctx.upstream(params["questions"]).outputs.get("attribution", "")
     outputs = {"systems": len(answers), "not_computed": [], "attribution": attribution,
                "unparseable_judgments": sum(unparseable.values()), "questions": info["questions"]}
+    if "answer_field" in info:
+        outputs["parsed_answers"] = sum(info["answer_field"]["parsed"].values())
     if judgments:
         outputs |= {"judgments": len(judgments), "judge_seconds": round(judge_seconds, 1),
                     "calibration_judgments": panel.fresh, "calibrations_cached": panel.cached,
@@ -124,6 +140,47 @@ def _count_relevant(ctx: NodeContext, corpora: dict[str, list[str]], answers: di
 def _answers(ctx: NodeContext, node: str, limit: int | None) -> list[dict]:
     rows = list(read_jsonl(ctx.upstream(node).folder / "answers.jsonl"))
     return rows[:limit] if limit else rows
+
+
+def _scored(answers: dict[str, list[dict]], field: str | None) -> dict[str, list[dict]]:
+    """The answers as the metrics see them: without answer_field the same rows; with it, copies whose
+    prediction is the field's value where the answer is a JSON object with that field, and `parsed`."""
+    if field is None:
+        return answers
+    out: dict[str, list[dict]] = {}
+    for system, rows in answers.items():
+        out[system] = []
+        for row in rows:
+            prediction, parsed = scoring.scored_prediction(str(row.get("prediction") or ""), field)
+            out[system].append({**row, "prediction": prediction, "parsed": parsed})
+    return out
+
+
+def _add_previous(ctx: NodeContext, params: dict, answers: dict[str, list[dict]], facts: list[str]) -> None:
+    """Add to each answer its question's previous (outdated or counterfactual) answers, from the question
+    records' meta["previous"]; fail when no evaluated question has any."""
+    from ragdsl.execute.runners.questions import load
+
+    ref = params["questions"]
+    previous: dict[str, list[str]] = {}
+    for q in load(ctx.upstream(ref), ref.get("part", "")):
+        found = (q.get("meta") or {}).get("previous")
+        kept = [str(p) for p in (found if isinstance(found, list) else [] if found is None else [found])
+                if str(p).strip()]
+        if kept:
+            previous[q["id"]] = kept
+    for rows in answers.values():
+        for row in rows:
+            if row["id"] in previous:
+                row["previous"] = previous[row["id"]]
+    if not any("previous" in row for rows in answers.values() for row in rows):
+        questions = len({row["id"] for rows in answers.values() for row in rows})
+        raise NodeFailed(
+            f"{', '.join(facts)} need questions with previous (outdated or counterfactual) answers, and none of "
+            f"the {questions} evaluated questions of {ref['node'].partition('.')[2]} has one",
+            "set `previous` in the question source to the field holding them (e.g. jsonl(\"q.jsonl\", "
+            "previous = \"old_answer\")), or use factbook(counterfactual = [...]) or "
+            "factbook(changes_since = \"2015\")")
 
 
 def _format_rule(ctx: NodeContext, params: dict) -> scoring.FormatRule:
@@ -365,10 +422,13 @@ def _judge_info(ctx: NodeContext, params: dict, rubrics: dict[str, Rubric], pane
             "judges": judges, "pairwise": summary.judges_pairwise(panel.scores, judged)}
 
 
-def _write(ctx: NodeContext, answers: dict, scores: dict, judgments: list[dict], info: dict) -> None:
+def _write(ctx: NodeContext, answers: dict, scored: dict, scores: dict, judgments: list[dict], info: dict) -> None:
+    # `parsed` (answer_field) and `previous` (fact metrics) are written only where they were used, so the
+    # artifacts of evaluations without them are as they were.
     write_jsonl(ctx.workdir / "scores.jsonl", (
-        {"system": s, "id": r["id"], **{x: scores[s][x].get(r["id"]) for x in info["metrics"]}}
-        for s, rows in answers.items() for r in rows))
+        {"system": s, "id": r["id"], **({"parsed": r["parsed"]} if "parsed" in r else {}),
+         **{x: scores[s][x].get(r["id"]) for x in info["metrics"]}}
+        for s, rows in scored.items() for r in rows))
     write_jsonl(ctx.workdir / "judgments.jsonl", judgments)
     verdicts: dict[tuple[str, str, str], list[dict]] = {}
     for j in judgments:
@@ -376,15 +436,19 @@ def _write(ctx: NodeContext, answers: dict, scores: dict, judgments: list[dict],
     how = (info["judge"] or {}).get("combine") or "mean"
     by_question: dict[str, dict] = {}
     for system, rows in answers.items():
-        for r in rows:
+        for r, seen in zip(rows, scored[system]):
             entry = by_question.setdefault(r["id"], {"id": r["id"], "question": r["question"],
                                                      "answers": r.get("answers") or [], "context": r.get("context"),
                                                      "systems": {}})
+            if "previous" in seen:
+                entry["previous"] = seen["previous"]
             entry["systems"][system] = {
                 "prediction": r["prediction"], "contexts": [c.get("text", "") for c in r.get("contexts") or []],
                 "scores": {x: scores[system][x].get(r["id"]) for x in info["metrics"]},
                 "judge": {m: _verdict(found, how) for m in info["metrics"]
                           if (found := verdicts.get((system, r["id"], m)))}}
+            if "parsed" in seen:
+                entry["systems"][system] |= {"parsed": seen["parsed"], "scored": seen["prediction"]}
     write_jsonl(ctx.workdir / "questions.jsonl", (by_question[q] for q in sorted(by_question)))
     atomic_write_text(ctx.workdir / "summary.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
 
