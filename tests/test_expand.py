@@ -52,6 +52,22 @@ def test_systems_share_one_retrieval_node(plan_of):
     assert contexts == {"retrieve.e.rag"}
 
 
+def test_systems_with_one_name_in_two_evaluations_keep_their_own_retrieval(plan_of):
+    # Regression: retrievals were remembered by system name alone, so the second evaluation's `rag`
+    # system silently reused the first one's retrieval (another index, other questions).
+    plan = plan_of("index idx2 { corpus = docs }\n"
+                   "pipeline one(generator) { retrieve = bm25(idx, top_k = 5); generate = generator }\n"
+                   "pipeline two(generator) { retrieve = bm25(idx2, top_k = 3); generate = generator }\n"
+                   "evaluate a { systems = { rag: one(base) }; questions = qa.test }\n"
+                   "evaluate b { systems = { rag: two(base) }; questions = qa.test }\n")
+    assert ids(plan, "retrieve") == ["retrieve.a.one", "retrieve.b.two"]
+    retrieve = by_id(plan)["retrieve.b.two"]
+    assert retrieve.node.params["retrieve"]["args"]["index"]["node"] == "index.idx2"
+    assert retrieve.op != "reuse"
+    contexts = {i.node for i in by_id(plan)["rag.b.rag"].node.inputs if i.role == "contexts"}
+    assert contexts == {"retrieve.b.two"}
+
+
 def test_per_system_contexts_give_each_system_its_own_retrieval(plan_of):
     plan = plan_of(RAG + "evaluate e { systems = { a: rag(base), b: rag(judge_model) }; questions = qa.test\n"
                    "  contexts = per_system }\n")

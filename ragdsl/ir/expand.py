@@ -393,7 +393,7 @@ class _Expander:
     def retrieval(self, p_name: str, entry: ast.Entry, values: dict[str, ast.Expr], combo: Combo,
                   r_axes: set[AxisKey], eval_params: dict) -> _Retrieval:
         labels = self.labels(r_axes, combo)
-        memo_key = (entry.key, labels)
+        memo_key = (entry.span, labels)  # one system entry of one evaluation
         if memo_key in self.retrievals:  # this system's other variants retrieve the same way
             return self.retrievals[memo_key]
         canon = self.canonicalizer(combo)

@@ -45,7 +45,7 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
     from ragdsl.backends import get_backend
     from ragdsl.ir.pipelines import describe
     from ragdsl.lower.haystack import Resources, build, to_yaml
-    from ragdsl.lower.spec import BUILTIN, FILE, STORE, reference_of
+    from ragdsl.lower.spec import BUILTIN, EXAMPLES, FILE, STORE, reference_of
     from ragdsl.suggest import did_you_mean
 
     options = options or P.ExportOptions()
@@ -61,6 +61,7 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
 
     stores, memory_files, server_stores = {}, {}, []
     files = {}
+    pools: dict[str, list] = {}
     for c in spec.components:
         for _, value in c.params:
             ref = reference_of(value)
@@ -86,6 +87,10 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
                 files[target] = _locate(graph, node_id, target)
                 notes.append(P.Note(c.name, f"the template {target} is inlined: the YAML holds its text as of "
                                     "this export, not a reference to the file", P.INFO))
+            elif kind == EXAMPLES and target not in pools:
+                pools[target] = _pool(store, fingerprints, plan.spec, target)
+                notes.append(P.Note(c.name, f"the few-shot pool {target} is inlined: the YAML holds its "
+                                    f"{len(pools[target])} questions", P.INFO))
             elif kind == BUILTIN:
                 notes.append(P.Note(c.name, "ragdsl's default prompt is inlined (its text is in the YAML)", P.INFO))
 
@@ -107,7 +112,7 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
         **({"stores": {target: name for target, (name, _) in memory_files.items()}} if memory_files else {}),
     }}
     pipeline = build(spec, Resources(stores=stores, models={ref: n.value for ref, n in models.items()},
-                                     files=files), metadata=metadata)
+                                     files=files, examples=pools), metadata=metadata)
     text, leftovers = _without_local_paths(to_yaml(pipeline))
 
     # Copied once the YAML is built: nothing is copied for an export that fails.
@@ -136,7 +141,7 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
 
 def _model_references(spec) -> list[tuple[str, str, str]]:
     """(target, role, param) for each model reference, once each, in component order."""
-    from ragdsl.lower.spec import MODEL, RANKER, TEXT_EMBEDDER, reference_of
+    from ragdsl.lower.spec import FEWSHOT, MODEL, RANKER, TEXT_EMBEDDER, reference_of
 
     seen, out = set(), []
     for c in spec.components:
@@ -145,7 +150,7 @@ def _model_references(spec) -> list[tuple[str, str, str]]:
             if ref is None or ref[0] != MODEL or ref[1] in seen:
                 continue
             seen.add(ref[1])
-            role = {TEXT_EMBEDDER: "embedder", RANKER: "reranker"}.get(c.type, "generator")
+            role = {TEXT_EMBEDDER: "embedder", FEWSHOT: "embedder", RANKER: "reranker"}.get(c.type, "generator")
             out.append((ref[1], role, key))
     return out
 
@@ -213,3 +218,16 @@ def _without_local_paths(text: str) -> tuple[str, list[tuple[str, str, str]]]:
 def _locate(graph, node_id: str, written: str) -> Path:
     node = graph.node(node_id)
     return graph.files[dict(node.data)[written]]
+
+
+def _pool(store: Store, fingerprints: dict[str, str], spec: str, target: str) -> list:
+    """The question records of a few-shot pool ("questions node:part") from the store."""
+    import json
+
+    node, _, part = target.rpartition(":")
+    fp = fingerprints[node]
+    path = store.artifact_dir(fp) / f"{part}.jsonl"
+    if not store.has_result(fp) or not path.is_file():
+        raise ExportError(f"{node} has not been built yet (no result for fingerprint {fp[:12]}); "
+                          f"run the spec first: ragdsl run {spec}")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
