@@ -153,6 +153,8 @@ def _metrics() -> list[str]:
     groups = (
         ("judged by an LLM: the evaluation needs `judge`", schema.JUDGE_METRICS),
         ("answer", schema.ANSWER_METRICS),
+        ("fact update: needs questions with previous (outdated or counterfactual) answers",
+         schema.FACT_METRICS),
         ("retrieval", schema.RETRIEVAL_METRICS),
         ("retrieval, with a cut-off: write a positive integer for `k`, e.g. `recall@5`",
          tuple(f"{m}@k" for m in schema.RETRIEVAL_AT_K)),

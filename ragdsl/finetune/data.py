@@ -1,4 +1,4 @@
-"""Which questions a fine-tune trains on, which it holds out for eval loss, and DPO preference pairs.
+"""Which questions (or passages) a fine-tune trains on, which it holds out for eval loss, and DPO pairs.
 
 Training questions come only from the train split. Any that leak into the test
 split (same normalised question, or with holdout = passage the same gold
@@ -6,6 +6,10 @@ passage) are dropped before drawing. The draw is `draw_samples`' seeded order,
 so 200 samples are the first 200 of 500. The eval slice is the end of that
 order (at most 32 questions, a tenth of the pool), the same for every sample
 count that leaves room for it, so eval losses compare across a sweep.
+
+Passages (`format = documents()`) are drawn in the same nested order, with no
+leak check: there are no test questions in a corpus, and training on the text
+RAG retrieves is the point of knowledge injection. Unset `samples` takes them all.
 """
 
 from __future__ import annotations
@@ -13,21 +17,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from ragdsl.data import DataError, Question, draw_samples, find_leaks, normalize
+from ragdsl.data import DataError, Passage, Question, draw_samples, find_leaks, normalize
 
 EVAL_MAX = 32
+T = TypeVar("T", Question, Passage)
 
 
 @dataclass(frozen=True)
-class Selection:
-    train: list[Question]
-    held_out: list[Question]
+class Selection(Generic[T]):
+    train: list[T]
+    held_out: list[T]
     excluded: int  # train questions dropped because they leak into the test split
 
 
 def select(train: list[Question], test: list[Question], samples: int | None, seed: int,
-           holdout: str) -> Selection:
+           holdout: str) -> Selection[Question]:
     leaking = {t for t, _ in find_leaks(train, test, holdout)}
     pool = [q for q in train if q.id not in leaking]
     order = draw_samples(pool, None, seed)
@@ -41,6 +47,20 @@ def select(train: list[Question], test: list[Question], samples: int | None, see
         raise DataError("no training questions are left", "raise `train` on the questions declaration")
     spare = min(spare, len(order) - n)
     return Selection(order[:n], order[len(order) - spare:] if spare else [], len(leaking))
+
+
+def select_passages(passages: list[Passage], samples: int | None, seed: int) -> Selection[Passage]:
+    """`samples` passages in the seeded nested order (all when unset); what `samples` leaves over gives
+    the held-out slice from the end of the order, as for questions."""
+    order = draw_samples(passages, None, seed)  # type: ignore[arg-type]  # any records with an id
+    if not order:
+        raise DataError("the corpus has no passages to train on", "check the corpus's source and split")
+    n = len(order) if samples is None else samples
+    if n > len(order):
+        raise DataError(f"samples = {n} but the corpus has only {len(order)} passages",
+                        f"use at most {len(order)} samples, or unset samples to train on every passage")
+    spare = min(EVAL_MAX, len(order) // 10, len(order) - n)
+    return Selection(order[:n], order[len(order) - spare:] if spare else [], 0)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The dry-run estimate for a finetune node: examples, training tokens, and time on this machine.
 
 Computed from the plan alone, with no heavy import and no data read: the
-example count is `samples` (else the questions' `train` count), tokens are
+example count is `samples` (else the questions' `train` count; a corpus's
+passage count is not known before it is read), tokens are
 examples x epochs x a per-example token estimate for the format, and time is
 tokens over a throughput table per device and method, scaled by model size.
 docs/finetuning.md says where each number comes from. Always labelled an estimate.
@@ -16,8 +17,11 @@ from dataclasses import dataclass
 # Tokens in one training example through the default prompt and a chat template: measured on the
 # squad_dev biomedical questions with qwen2.5's tokenizer (system prompt + instructions + question +
 # short answer: 64 on average). with_context adds the retrieved passages: about PASSAGE_TOKENS each.
+# documents() trains on passages alone: PASSAGE_TOKENS each, or for a corpus split into words
+# TOKENS_PER_WORD per word (a common figure for English with BPE tokenizers; not measured here).
 QA_TOKENS = 65
 PASSAGE_TOKENS = 150
+TOKENS_PER_WORD = 1.3
 DEFAULT_TOP_K = 10
 # The held-out slice (ragdsl.finetune.data.EVAL_MAX) is scored before and after training: forward
 # passes only, about a third of the cost of a training token.
@@ -46,10 +50,11 @@ class Estimate:
     billions: float
     sized: bool  # whether the model size came from its name (else REFERENCE_BILLIONS is assumed)
     cores: int = 1
+    pool: str = "the train split"  # where examples come from, for an unknown count
 
     def text(self) -> str:
         if self.examples is None:
-            return "examples: all of the train split (count known after reading it); no time estimate"
+            return f"examples: all of {self.pool} (count known after reading it); no time estimate"
         out = f"{self.examples} examples, ~{_compact(self.tokens or 0)} training tokens"
         if self.seconds is not None:
             size = f"{self.billions:g}B" if self.sized else f"~{self.billions:g}B assumed"
@@ -82,23 +87,38 @@ def model_billions(reference: str) -> tuple[float, bool]:
 
 
 def estimate(*, samples: int | None, train: int | float | None, epochs: int, method: str, fmt: dict | None,
-             model: str, device: str, cores: int | None = None) -> Estimate:
+             model: str, device: str, cores: int | None = None, split: dict | None = None) -> Estimate:
+    """`train` is the questions' train count; for `format = documents()` it is None and `split` is the
+    corpus's `split` (how long its passages are)."""
+    documents = bool(fmt) and fmt.get("call") == "documents"  # type: ignore[union-attr]
     examples = samples
-    if examples is None and isinstance(train, int) and train > 0:
+    if examples is None and isinstance(train, int) and train > 0 and not documents:
         examples = train
     billions, sized = model_billions(model)
     if examples is None:
-        return Estimate(None, None, None, device, billions, sized, cores or 1)
-    per_example = QA_TOKENS
-    if fmt and fmt.get("call") == "with_context":
-        retrieve = (fmt.get("args") or {}).get("retrieve") or {}
-        top_k = (retrieve.get("args") or {}).get("top_k", DEFAULT_TOP_K)
-        per_example += PASSAGE_TOKENS * int(top_k)
+        pool = "the corpus's passages" if documents else "the train split"
+        return Estimate(None, None, None, device, billions, sized, cores or 1, pool)
+    per_example = _example_tokens(fmt, split)
     tokens = examples * epochs * per_example
     rate = GPU_TOKENS_PER_S if device == "cuda" else CPU_TOKENS_PER_S_PER_CORE * (cores or 1)
     work = tokens * METHOD_COST.get(method, 1.0) + 2 * EVAL_EXAMPLES * per_example * EVAL_COST
     seconds = work / rate * (billions / REFERENCE_BILLIONS)
     return Estimate(examples, tokens, seconds, device, billions, sized, cores or 1)
+
+
+def _example_tokens(fmt: dict | None, split: dict | None) -> int:
+    """Tokens in one training example of the format."""
+    call = (fmt or {}).get("call")
+    if call == "documents":
+        size = ((split or {}).get("args") or {}).get("size")
+        if (split or {}).get("call") == "words" and size:
+            return round(TOKENS_PER_WORD * int(size)) + 1  # and end-of-sequence
+        return PASSAGE_TOKENS
+    if call == "with_context":
+        retrieve = ((fmt or {}).get("args") or {}).get("retrieve") or {}
+        top_k = (retrieve.get("args") or {}).get("top_k", DEFAULT_TOP_K)
+        return QA_TOKENS + PASSAGE_TOKENS * int(top_k)
+    return QA_TOKENS
 
 
 def _compact(n: int) -> str:

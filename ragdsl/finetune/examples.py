@@ -4,6 +4,9 @@ The prompt text comes from the same Haystack PromptBuilder the rag runner uses
 and is wrapped in the chat template exactly as `LocalGenerator` wraps it at
 inference (`ragdsl.lower.components.format_prompt`), so a fine-tune learns the
 format it will be asked in. Labels are -100 on prompt and padding tokens.
+
+Passages (`format = documents()`) are plain text with no prompt and no chat
+template (`encode_text`): the loss covers every token.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ IGNORE = -100  # the label that cross-entropy skips
 @dataclass(frozen=True)
 class Example:
     id: str
-    prompt: str  # the rendered prompt, before the chat template
-    answer: str  # the gold answer (DPO: the chosen one)
+    prompt: str  # the rendered prompt, before the chat template ("" for a passage)
+    answer: str  # the gold answer or its rendered target (DPO: the chosen one); a passage's text
     rejected: str | None = None  # DPO: the dispreferred answer
 
 
@@ -66,6 +69,25 @@ def encode(tokenizer: Any, prompt: str, answer: str, *, use_chat: bool, max_leng
     ids = prompt_ids + answer_ids
     labels = [IGNORE] * len(prompt_ids) + answer_ids
     return Tokenized(tuple(ids), tuple(labels), truncated)
+
+
+def encode_text(tokenizer: Any, text: str, *, max_length: int | None) -> Tokenized:
+    """A passage for continued pre-training: every token of the text and end-of-sequence is labelled.
+
+    The row starts with the tokenizer's beginning-of-sequence token, or without one (Qwen) its
+    end-of-sequence token, as if a previous document had just ended. That start token is context only,
+    so the passage's first token is learned too. Past `max_length` the passage loses its end.
+    """
+    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    ids = list(tokenizer(text.strip(), add_special_tokens=False)["input_ids"])
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    prefix = [start] if start is not None else []
+    truncated = max_length is not None and len(prefix) + len(ids) > max_length
+    if truncated and max_length is not None:
+        prefix = prefix if max_length > len(prefix) else []
+        ids = ids[:max_length - len(prefix)]
+    return Tokenized(tuple(prefix + ids), tuple([IGNORE] * len(prefix) + ids), truncated)
 
 
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:

@@ -212,7 +212,7 @@ def train(model: Any, rows: Sequence[Tokenized] | Sequence[Pair], settings: Sett
     stats.seconds = time.perf_counter() - began
     stats.steps = step
     if eval_rows and on_note is not None:
-        on_note(f"held-out loss after training ({len(eval_rows)} questions)")
+        on_note(f"held-out loss after training ({len(eval_rows)} examples)")
     stats.eval_loss = eval_loss(model, eval_rows, pad_id, placement)
     if stats.eval_loss is not None:
         log.add({"step": step, "epoch": float(settings.epochs), "eval_loss": stats.eval_loss})

@@ -121,9 +121,12 @@ def _training_estimate(node, nodes: dict) -> str:
         root = nodes[root.params["base"]["node"]]
     model = next((w.reference for w in root.weights), "") or json.dumps(root.params.get("source", ""))
     device, cores = current_device()
-    return estimate(samples=params.get("samples"), train=data.params.get("train") if data else None,
+    data_params = data.params if data is not None else {}
+    kind = data.kind if data is not None else None  # questions, or a corpus for format = documents()
+    return estimate(samples=params.get("samples"), train=data_params.get("train") if kind == "questions" else None,
                     epochs=params["epochs"], method=params["method"]["call"], fmt=params.get("format"),
-                    model=model, device=device, cores=cores).text()
+                    model=model, device=device, cores=cores,
+                    split=data_params.get("split") if kind == "corpus" else None).text()
 
 
 def _short_identity(identity: str) -> str:

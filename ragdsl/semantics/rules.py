@@ -12,6 +12,7 @@ from ragdsl.semantics import schema
 from ragdsl.semantics.check import Resolution
 from ragdsl.semantics.deps import dependency_graph, references
 from ragdsl.semantics.program import DeclKey, Program
+from ragdsl.semantics.rules_examples import examples_from_train
 from ragdsl.syntax import ast
 from ragdsl.syntax.format import format_expr
 
@@ -83,8 +84,8 @@ def no_training_on_test(ctx: RuleContext) -> Iterator[Diagnostic]:
     for _, decl in ctx.decls(ast.FinetuneDecl):
         assign = decl.get("data")
         key = ctx.target(assign.value) if assign else None
-        if key is None or assign is None:
-            continue
+        if key is None or assign is None or not isinstance(ctx.program.decls.get(key), ast.QuestionsDecl):
+            continue  # a corpus (format = documents()) has no test questions to leak
         split = _split_of(assign.value, "train")
         if split == "test":
             yield error("E411", "fine-tuning on test questions", assign.value.span,
@@ -138,6 +139,49 @@ def _same_source_evaluated(ctx: RuleContext, key: DeclKey, data: ast.Expr,
                     notes=[f"evaluated at {where.span.start()}"],
                     help=f"fine-tune on {ctx.name(other)}.train and evaluate on {ctx.name(other)}.test, so one "
                          "split keeps them apart")
+
+
+def _alternatives(expr: ast.Expr | None) -> tuple[ast.Expr, ...]:
+    """The values an expression takes: each value of an inline sweep, else the expression itself."""
+    if expr is None:
+        return ()
+    return expr.values if isinstance(expr, ast.Sweep) else (expr,)
+
+
+def documents_train_on_a_corpus(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """E414: `format = documents()` over a question set; E415: a corpus as data in another format;
+    E306: a split of a corpus (the schema's parts are those of a question set).
+
+    Passages are training text only with documents(), which has no question and no answer; the
+    question formats need questions and gold answers.
+    """
+    corpora = [ctx.name(k) for k, _ in ctx.decls(ast.CorpusDecl)]
+    for _, decl in ctx.decls(ast.FinetuneDecl):
+        data, fmt = decl.get("data"), decl.get("format")
+        if data is None:
+            continue
+        formats = _alternatives(fmt.value) if fmt is not None else ()
+        documents = [f for f in formats if isinstance(f, ast.Call) and f.name == "documents"]
+        others = [f for f in formats if not (isinstance(f, ast.Call) and f.name == "documents")]
+        for value in _alternatives(data.value):
+            key = ctx.target(value)
+            if key is None:
+                continue
+            target = ctx.program.decls.get(key)
+            if isinstance(target, ast.QuestionsDecl) and documents:
+                example = f" (e.g. data = {corpora[0]})" if corpora else ""
+                yield error("E414", f"format = documents() trains on a corpus's passages, but '{ctx.name(key)}' "
+                            "is a question set", documents[0].span, label="needs a corpus as data",
+                            notes=[f"data at {value.span.short()}"],
+                            help=f"name a corpus in `data`{example}, or train on the questions with qa()")
+            elif isinstance(target, ast.CorpusDecl) and isinstance(value, ast.Ref) and len(value.parts) > 1:
+                yield error("E306", f"'{value.dotted}': a corpus has no parts to select", value.span,
+                            help=f"write just '{value.parts[0]}'")
+            elif isinstance(target, ast.CorpusDecl) and (others or fmt is None):
+                shown = format_expr(others[0]) if others else "qa() (the default)"
+                yield error("E415", f"corpus '{ctx.name(key)}' is fine-tuning data, but the format is {shown}",
+                            value.span, label="passages have no questions or answers",
+                            help="add `format = documents()` to train on its passages, or name a question set")
 
 
 def dense_needs_embedder(ctx: RuleContext) -> Iterator[Diagnostic]:
@@ -277,7 +321,9 @@ RULES: tuple[Rule, ...] = (
     no_cycles,
     judge_for_judged_metrics,
     no_training_on_test,
+    documents_train_on_a_corpus,
     dense_needs_embedder,
+    examples_from_train,
     judges_are_distinct,
     judge_is_not_judged,
     everything_is_used,

@@ -1,11 +1,14 @@
 """finetune node: train a LoRA/QLoRA adapter, a full model, or a DPO adapter, and save it as an artifact.
 
 Steps: draw the training questions (train split only, leaks into the test
-split dropped), retrieve their contexts for `with_context` through the same
+split dropped), render their answers through the format's `target` template
+when it has one, retrieve their contexts for `with_context` through the same
 Haystack lowering as evaluation, render prompts with the pipeline's
 PromptBuilder, load the base (merging a base fine-tune in fp32), train
 (ragdsl.finetune.loop), and save `adapter/` or `model/`, `training.json` and
-`loss.jsonl` in the node's workdir. docs/finetuning.md describes the artifact.
+`loss.jsonl` in the node's workdir. `format = documents()` draws a corpus's
+passages instead and trains on their text, with no prompt. docs/finetuning.md
+describes the artifact.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
+from ragdsl.execute.runners._io import read_jsonl
 from ragdsl.execute.runners.model import base_model_info, materialize_base
 from ragdsl.execute.runners.questions import load
 from ragdsl.execute.store import atomic_write_text
@@ -48,13 +52,15 @@ def _run(ctx: NodeContext) -> Output:
         data_hash,
         method_from_params,
     )
-    from ragdsl.finetune.data import select
-    from ragdsl.finetune.examples import encode, max_length_from_data
+    from ragdsl.finetune.examples import encode, encode_text, max_length_from_data
     from ragdsl.finetune.loop import LossLog, Pair, eval_loss, train
+    from ragdsl.finetune.targets import render_targets, target_from_format
     from ragdsl.finetune.weights import add_trainable, load_base, save
     from ragdsl.lower.components import uses_chat
 
     params = ctx.node.params
+    fmt = params["format"]
+    documents = fmt["call"] == "documents"
     method = method_from_params(params["method"])
     settings = Settings.from_params(params, ctx.seed)
     base = ctx.upstream(params["base"])
@@ -62,13 +68,17 @@ def _run(ctx: NodeContext) -> Output:
     stacked = base.kind == "finetune"
     kind = artifact_kind(method, stacked)
 
-    ctx.note("choosing training questions")
-    questions = ctx.upstream(params["data"])
-    part = params["data"].get("part") or "train"
-    if part != "train":  # the checker refuses this (E411); a hand-built graph must not slip through
-        raise NodeFailed(f"fine-tuning reads only a train split, not '{part}'", "use data = <questions>.train")
-    chosen = select(_questions(load(questions, "train")), _questions(load(questions, "test")),
-                    params.get("samples"), settings.seed, params.get("holdout") or "question")
+    data = ctx.upstream(params["data"])
+    if documents:
+        ctx.note("choosing training passages")
+        chosen, target = _passages(data, params, method, settings.seed), None
+    else:
+        ctx.note("choosing training questions")
+        chosen, target = _training_questions(data, params, settings.seed), target_from_format(fmt, ctx.locate)
+    answers, held_answers = None, None
+    if target is not None:  # before any weights load: a template error costs nothing
+        ctx.note(f"rendering training answers with {target.name}")
+        answers, held_answers = render_targets(target, chosen.train), render_targets(target, chosen.held_out)
 
     placement = choose_placement(method, info.get("device", "auto"), has_cuda=torch.cuda.is_available(),
                                  bf16_supported=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
@@ -82,33 +92,39 @@ def _run(ctx: NodeContext) -> Output:
     model, tokenizer = load_base(folder, placement, adapter=adapter)
     use_chat = uses_chat(tokenizer, info.get("chat_template", "auto"))
 
-    ctx.note("rendering training prompts")
+    if documents:
+        examples = [Example(p.id, "", p.text) for p in chosen.train]
+        held_out = [Example(p.id, "", p.text) for p in chosen.held_out]
+    else:
+        ctx.note("rendering training prompts")
 
-    def render(items) -> list[str]:
-        return _prompts(ctx, params["format"], items, info, folder)
-    train_prompts, eval_prompts = render(chosen.train), render(chosen.held_out)
-    examples = [Example(q.id, p, q.answers[0]) for q, p in zip(chosen.train, train_prompts)]
-    if method.name == "dpo":
-        examples = _preference_examples(ctx, method, examples, chosen, (model, tokenizer), info, questions,
-                                        render)
+        def render(items) -> list[str]:
+            return _prompts(ctx, fmt, items, info, folder)
+        train_prompts, eval_prompts = render(chosen.train), render(chosen.held_out)
+        examples = _examples(chosen.train, train_prompts, answers)
+        held_out = _examples(chosen.held_out, eval_prompts, held_answers)
+        if method.name == "dpo":
+            examples = _preference_examples(ctx, method, examples, chosen, (model, tokenizer), info, data,
+                                            render, target is not None)
 
     limit = settings.max_length or getattr(model.config, "max_position_embeddings", None)
 
     def tokens(prompt: str, answer: str):
+        if documents:
+            return encode_text(tokenizer, answer, max_length=limit)
         return encode(tokenizer, prompt, answer, use_chat=use_chat, max_length=limit)
     rows = [tokens(e.prompt, e.answer) for e in examples]
-    eval_rows = [tokens(p, q.answers[0]) for q, p in zip(chosen.held_out, eval_prompts)]
+    eval_rows = [tokens(e.prompt, e.answer) for e in held_out]
     max_length = settings.max_length or max_length_from_data(rows, limit)
     train_rows = rows if method.name != "dpo" else [Pair(r, tokens(e.prompt, e.rejected or ""))
                                                     for r, e in zip(rows, examples)]
 
     # The base's held-out loss is the same for every variant of a sweep over one base: measure it once
     # per run (on the base, before the adapter exists: a fresh LoRA adapter changes nothing).
-    before_key = ("finetune.eval_before", base.fingerprint, info.get("chat_template", "auto"),
-                  data_hash([Example(q.id, p, q.answers[0]) for q, p in zip(chosen.held_out, eval_prompts)]),
-                  placement.describe(), settings.max_length)
+    before_key = ("finetune.eval_before", base.fingerprint, info.get("chat_template", "auto"), fmt["call"],
+                  data_hash(held_out), placement.describe(), settings.max_length)
     if eval_rows:
-        ctx.note(f"held-out loss before training ({len(eval_rows)} questions)")
+        ctx.note(f"held-out loss before training ({len(eval_rows)} {'passages' if documents else 'questions'})")
     before = ctx.resources.get(before_key, lambda m=model: eval_loss(m, eval_rows, tokenizer.pad_token_id,
                                                                         placement))
     model, targets = add_trainable(model, method, placement, settings.seed)
@@ -140,7 +156,8 @@ def _run(ctx: NodeContext) -> Output:
     training = {
         "node": ctx.node.id, "method": {**method.__dict__, "target_modules": list(targets)},
         "hyperparameters": {**settings.__dict__, "max_length": max_length, "steps": stats.steps},
-        "format": params["format"]["call"], "prompt": PROMPT["call"], "chat_template": use_chat,
+        "format": fmt["call"], "prompt": None if documents else PROMPT["call"],
+        "chat_template": use_chat and not documents, "target": target.name if target else None,
         "examples": len(examples), "held_out": len(eval_rows), "excluded_leaks": chosen.excluded,
         "truncated": sum(r.truncated for r in rows), "data_sha256": data_hash(examples),
         "example_ids": [e.id for e in examples], "base": {"node": info["node"], "reference": info["reference"],
@@ -153,6 +170,48 @@ def _run(ctx: NodeContext) -> Output:
     atomic_write_text(ctx.workdir / "training.json", json.dumps(training, indent=2, sort_keys=True) + "\n")
     metrics = {k: outputs[k] for k in ("train_loss", "eval_loss_before", "eval_loss", "tokens_per_s")}
     return Output(outputs, metrics)
+
+
+def _training_questions(data, params: dict, seed: int):
+    """The drawn training questions and the held-out slice (leaks into the test split dropped)."""
+    from ragdsl.finetune.data import select
+
+    if data.kind != "questions":  # the checker refuses this (E415); a hand-built graph must not slip through
+        raise NodeFailed(f"format = {params['format']['call']}() trains on questions, but {data.node} is a "
+                         f"{data.kind}", "use format = documents() to train on a corpus's passages")
+    part = params["data"].get("part") or "train"
+    if part != "train":  # the checker refuses this (E411); a hand-built graph must not slip through
+        raise NodeFailed(f"fine-tuning reads only a train split, not '{part}'", "use data = <questions>.train")
+    return select(_questions(load(data, "train")), _questions(load(data, "test")), params.get("samples"), seed,
+                  params.get("holdout") or "question")
+
+
+def _passages(data, params: dict, method, seed: int):
+    """The drawn passages of a corpus for documents(); no test split, so no leak check."""
+    from ragdsl.data import Passage
+    from ragdsl.finetune import FinetuneError
+    from ragdsl.finetune.data import select_passages
+
+    if data.kind != "corpus":  # the checker refuses this (E414)
+        raise NodeFailed(f"format = documents() trains on a corpus's passages, but {data.node} is a {data.kind}",
+                         "name a corpus in `data`")
+    if params["data"].get("part"):  # the checker refuses this (E306)
+        raise NodeFailed(f"a corpus has no parts to select, not '{params['data']['part']}'",
+                         "write data = <corpus>")
+    if method.name == "dpo":
+        raise FinetuneError("dpo learns a preference between two answers, and documents() has no answers",
+                            "use lora(), qlora() or full() to train on passages")
+    records = read_jsonl(data.folder / "passages.jsonl")
+    passages = [Passage(r["id"], r["text"], r.get("meta") or {}) for r in records]
+    return select_passages(passages, params.get("samples"), seed)
+
+
+def _examples(questions, prompts: list[str], answers: list[str] | None) -> list:
+    """Training examples: each question's prompt and its gold answer, or its rendered target."""
+    from ragdsl.finetune import Example
+
+    answers = answers if answers is not None else [q.answers[0] for q in questions]
+    return [Example(q.id, p, a) for q, p, a in zip(questions, prompts, answers)]
 
 
 def _round(value: float | None) -> float | None:
@@ -202,9 +261,10 @@ def _prompts(ctx: NodeContext, fmt: dict, questions, info: dict, folder: Path) -
     return render_prompts(pipeline, spec, [q.question for q in questions], documents)
 
 
-def _preference_examples(ctx, method, examples, chosen, loaded, info, questions_result, render):
+def _preference_examples(ctx, method, examples, chosen, loaded, info, questions_result, render, targeted):
     """DPO pairs: from the pairs file (its questions must not be test questions), or generated: the base
-    model answers each training prompt and every wrong answer becomes (gold, wrong)."""
+    model answers each training prompt and every wrong answer becomes (gold, wrong). With a target
+    template, the chosen answer is the rendered target, and a reply is wrong unless it matches that."""
     from ragdsl.data import find_leaks
     from ragdsl.finetune import Example
     from ragdsl.finetune.data import as_questions, is_correct, read_pairs
@@ -231,7 +291,7 @@ def _preference_examples(ctx, method, examples, chosen, loaded, info, questions_
     finally:
         model.config.use_cache = False
     tokenizer.padding_side = "right"
-    gold = {q.id: q.answers for q in chosen.train}
+    gold = {e.id: (e.answer,) for e in examples} if targeted else {q.id: q.answers for q in chosen.train}
     pairs = [Example(e.id, e.prompt, e.answer, reply) for e, reply in zip(examples, replies)
              if reply.strip() and not is_correct(reply, gold[e.id])]
     if not pairs:
