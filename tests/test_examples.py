@@ -222,9 +222,34 @@ def test_prompt_templates_render(template: Path) -> None:
             self.content = content
 
     env = SandboxedEnvironment(undefined=StrictUndefined)
-    text = env.from_string(template.read_text(encoding="utf-8")).render(
+    example = {"question": "Where is insulin made?", "answer": "the pancreas", "answers": ["the pancreas"],
+               "context": "Insulin is made in the pancreas.", "evidence": "Insulin is made in the pancreas."}
+    source = template.read_text(encoding="utf-8")
+    variables = {"examples": [example]} if "examples" in source.split("-#}", 1)[-1] else {}
+    text = env.from_string(source).render(
         question="Which cells produce insulin?",
-        documents=[Document("Insulin is produced by beta cells."), Document("Hemoglobin carries oxygen.")])
+        documents=[Document("Insulin is produced by beta cells."), Document("Hemoglobin carries oxygen.")],
+        **variables)
     assert "Which cells produce insulin?" in text
-    if "documents" in template.read_text(encoding="utf-8").split("-#}", 1)[-1]:
+    if variables:  # a few-shot template shows its examples
+        assert "Where is insulin made?" in text and "the pancreas" in text
+    if "documents" in source.split("-#}", 1)[-1]:
         assert "Insulin is produced by beta cells." in text
+
+
+@pytest.mark.parametrize("template", sorted((EXPERIMENTS_DIR / "targets").glob("*.jinja")), ids=lambda p: p.name)
+def test_training_targets_render(template: Path) -> None:
+    """Fine-tuning targets (`qa(target = template(...))`) render from a question's gold answer and evidence."""
+    pytest.importorskip("jinja2")
+    from ragdsl.data import Question
+    from ragdsl.finetune.targets import render_targets, target_from_format
+
+    fmt = {"call": "qa", "args": {"target": {"call": "template", "args": {"path": {"file": template.name}}}}}
+    target = target_from_format(fmt, lambda written: template.parent / written)
+    assert target is not None
+    question = Question("q1", "Where is insulin made?", ("the pancreas",), "It is a hormone. Insulin is made in "
+                        "the pancreas.")
+    (text,) = render_targets(target, [question])
+    assert "the pancreas" in text
+    if template.name.startswith("json"):
+        assert json.loads(text) == {"answer": "the pancreas", "evidence": "Insulin is made in the pancreas."}

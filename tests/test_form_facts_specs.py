@@ -52,7 +52,7 @@ def test_the_form_study_compares_instruction_examples_and_fine_tuning_on_one_ret
     assert sum(i.startswith("retrieve.") for i in nodes) == 1  # contexts are shared
     tuned = nodes["finetune.json_form"].params
     assert tuned["format"] == {"call": "qa", "args": {"target": {
-        "call": "template", "args": {"path": {"file": "prompts/json_target.jinja"}}}}}
+        "call": "template", "args": {"path": {"file": "targets/json_answer.jinja"}}}}}
     assert tuned["samples"] == 1000
     evaluation = nodes["evaluate.form"].params
     assert evaluation["answer_field"] == "answer" and "format_validity" in evaluation["metrics"]

@@ -272,7 +272,7 @@ def test_index_info_from_canonical_params():
 def test_template_variables():
     assert template_variables("{{ question }} {% for d in documents %}{{ d.content }}{% endfor %}") == \
         {"question", "documents"}
-    assert template_variables(DEFAULT_PROMPT) == {"question", "documents"}
+    assert template_variables(DEFAULT_PROMPT) == {"question", "documents", "examples"}
 
 
 def test_every_example_lowers():
