@@ -218,3 +218,29 @@ def test_the_judge_sees_the_fields_value(tmp_path, monkeypatch):
     answers = [p.rsplit("Answer: ", 1)[1].split("\n", 1)[0] for p in seen if "Capital of" in p]
     assert sorted(answers) == sorted(["It is Lyon.", "Rome, not Milan.", "I do not know.", "Berlin",
                                       "Paris", "Milan", "Seville", "7"])
+
+
+@pytest.mark.parametrize(("source", "errors"), [
+    ('jsonl("data/qa.jsonl")', 1),
+    ('jsonl("data/qa.jsonl", previous = "old")', 0),
+    ("factbook()", 1),
+    ('factbook(facts = ["capital"], counterfactual = ["capital"])', 0),
+    ('factbook(changes_since = "2015")', 0),
+    ("dataset(squad_v1)", 1),
+])
+def test_fact_metrics_over_a_source_without_previous_answers_are_an_error_at_check_time(tmp_path, source, errors):
+    from ragdsl.semantics import check_spec
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "qa.jsonl").write_text('{"id": "q1", "question": "Q?", "answer": "a", "old": "b"}\n')
+    spec = tmp_path / "spec.rag"
+    spec.write_text(f"questions qa {{ source = {source} }}\n"
+                    'model base = "qwen2.5-0.5b-instruct"\n'
+                    "pipeline closed(generator) { generate = generator }\n"
+                    "evaluate e { systems = { base: closed(base) }; questions = qa.test; "
+                    "metrics = [exact_match, fact_old] }\n")
+    found = [d for d in check_spec(spec).diagnostics if d.code == "E419"]
+    assert len(found) == errors
+    if found:
+        assert found[0].message.startswith("'fact_old' needs questions with previous")
+        assert (found[0].span.line, found[0].span.col) == (4, 93)

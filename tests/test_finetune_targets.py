@@ -35,9 +35,16 @@ def test_a_json_target_holds_the_answer_and_the_sentence_it_comes_from():
     assert text == '{"answer": "blue", "evidence": "The sky is blue on a clear day."}'  # keys as written
 
 
-def test_tojson_writes_plain_json_not_html_escaped():
+def test_tojson_renders_as_in_a_prompt_builder():
+    """A target and a few-shot prompt render one expression to the same bytes (Jinja2's escaping)."""
+    from haystack.components.builders import PromptBuilder
+
     question = Question("q2", "Whose?", ("Ann's & Bob's <b>",))
-    assert render("{{ answer | tojson }}", [question]) == ['"Ann\'s & Bob\'s <b>"']
+    expression = "{{ {'answer': answer, 'evidence': 'x'} | tojson }}"
+    (text,) = render(expression, [question])
+    prompt = PromptBuilder(expression).run(answer=question.answers[0])["prompt"]
+    assert text == prompt == '{"answer": "Ann\\u0027s \\u0026 Bob\\u0027s \\u003cb\\u003e", "evidence": "x"}'
+    assert json.loads(text)["answer"] == question.answers[0]
 
 
 def test_every_variable_is_available():

@@ -28,7 +28,7 @@ from ragdsl.data.errors import DataError
 from ragdsl.data.leaks import normalize
 from ragdsl.data.records import Passage, Question
 
-VERSION = 1
+VERSION = 2
 OPTIONS = ("facts", "counterfactual", "changes_since", "seed")
 
 OldQuestions = Callable[[str, set[str]], list[Question]]  # (release, country codes) -> its questions
@@ -99,8 +99,13 @@ def normalize_answer(text: str) -> str:
 
 
 def same_answer(a: Iterable[str], b: Iterable[str]) -> bool:
-    """Whether any spelling of one answer normalises to a spelling of the other."""
-    return bool({normalize_answer(x) for x in a} & {normalize_answer(x) for x in b})
+    """Whether a spelling of one answer is a spelling of the other, or contained in one, whole words
+    after normalisation ("Mandarin" and "Mandarin Chinese", "American Samoa" and "Territory of American
+    Samoa"): an answer that names the other would count as both the new fact and the old one."""
+    def forms(answers: Iterable[str]) -> set[str]:  # an answer that normalises away is compared as written
+        return {f" {normalize_answer(x) or x.strip().lower()} " for x in answers if x.strip()}
+    left, right = forms(a), forms(b)
+    return any(x in y or y in x for x in left for y in right)
 
 
 def changed(questions: Sequence[Question], old: Sequence[Question]) -> list[Question]:
@@ -123,10 +128,9 @@ def derangement(values: Sequence[Sequence[str]], rng: random.Random) -> list[int
     A seeded shuffle, then random swaps that repair each clash (a fixed point or an equal answer).
     """
     n = len(values)
-    keys = [{normalize_answer(v) for v in answers} for answers in values]
 
     def clash(i: int, donor: int) -> bool:
-        return i == donor or bool(keys[i] & keys[donor])
+        return i == donor or same_answer(values[i], values[donor])
 
     donor = list(range(n))
     rng.shuffle(donor)
@@ -150,14 +154,23 @@ def _in_name(answers: Iterable[str], name: str) -> bool:
 
 
 def _mentions(*spellings: str) -> re.Pattern:
-    """Whole-word, case-sensitive matches of the spellings, the longest tried first."""
-    ordered = sorted(set(spellings), key=lambda s: (-len(s), s))
+    """Whole-word matches of the spellings as written or in capitals (the Factbook writes capitals so in
+    "Major urban areas": "PARIS (capital)"), the longest tried first."""
+    forms = {form for s in spellings for form in (s, s.upper())}
+    ordered = sorted(forms, key=lambda s: (-len(s), s))
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(s) for s in ordered) + r")(?!\w)")
 
 
 def _rewrite(text: str, edits: Mapping[str, str]) -> str:
-    """Every whole-word mention of a real spelling replaced at once (a replacement is never re-read)."""
-    return _mentions(*edits).sub(lambda m: edits[m[0]], text) if edits else text
+    """Every whole-word mention of a real spelling replaced at once (a replacement is never re-read); a
+    mention in capitals gets the replacement in capitals."""
+    if not edits:
+        return text
+    upper = {spelling.upper(): replacement.upper() for spelling, replacement in edits.items()}
+
+    def replace(match: re.Match) -> str:
+        return edits[match[0]] if match[0] in edits else upper[match[0]]
+    return _mentions(*edits).sub(replace, text)
 
 
 def _counterparts(real: Sequence[str], given: Sequence[str]) -> list[str]:

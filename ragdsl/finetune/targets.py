@@ -6,8 +6,10 @@ PromptBuilder renders prompts) from `answer` (the first gold answer),
 `answers` (all of them), `question`, `context` (the gold passage, or "") and
 `evidence` (the context's sentence holding the answer). Undefined names are
 errors, not empty strings: a misspelt variable would otherwise teach the model
-to leave a field blank. `tojson` writes plain JSON (keys in the order written,
-no HTML escaping), which is what a model should learn to produce.
+to leave a field blank. Filters are Jinja2's own, as in prompts: `tojson` sorts
+keys and escapes `'`, `<`, `>` and `&` (`\u0027`), so a target renders exactly as
+the same expression renders in a few-shot prompt, and a form taught by examples
+and one taught by fine-tuning are the same bytes.
 
 Every error is a FinetuneError naming the template, raised before any weights load.
 """
@@ -71,7 +73,6 @@ def render_targets(target: Target, questions: Sequence[Question]) -> list[str]:
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    env.filters["tojson"] = _tojson
     try:
         compiled = env.from_string(target.text)
     except TemplateSyntaxError as exc:
@@ -93,10 +94,6 @@ def render_targets(target: Target, questions: Sequence[Question]) -> list[str]:
                                 f"{question.id}", "a training answer needs text; check the template's conditions")
         out.append(text)
     return out
-
-
-def _tojson(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
 def _describe(exc: Exception) -> str:

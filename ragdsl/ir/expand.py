@@ -374,6 +374,8 @@ class _Expander:
             params["questions"] = question
             params["limit"] = eval_params.get("limit")
             params["seed"] = self.seed
+            if isinstance(params.get("examples"), dict):  # fewshot(qa) means fewshot(qa.train)
+                _default_split(params["examples"]["args"], "pool", "train")
             if isinstance(question, dict):
                 inputs.append(Input("questions", question["node"]))
             axes_here = self.labels(sys_axes | q_axes, combo)

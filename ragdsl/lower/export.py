@@ -88,7 +88,13 @@ def export_pipeline(compilation, store: Store, node_id: str, options: P.ExportOp
                 notes.append(P.Note(c.name, f"the template {target} is inlined: the YAML holds its text as of "
                                     "this export, not a reference to the file", P.INFO))
             elif kind == EXAMPLES and target not in pools:
-                pools[target] = _pool(store, fingerprints, plan.spec, target)
+                from ragdsl.lower.fewshot import usable_pool
+
+                evaluated = node.params["questions"]
+                tested = f"{evaluated['node']}:{evaluated.get('part') or 'test'}"
+                pools[target] = usable_pool(_pool(store, fingerprints, plan.spec, target),
+                                            _pool(store, fingerprints, plan.spec, tested),
+                                            node.params["examples"]["args"].get("holdout") or "question")
                 notes.append(P.Note(c.name, f"the few-shot pool {target} is inlined: the YAML holds its "
                                     f"{len(pools[target])} questions", P.INFO))
             elif kind == BUILTIN:

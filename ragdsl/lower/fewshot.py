@@ -11,7 +11,11 @@ never depends on file order.
 - `similar`: the k pool questions nearest to the question by cosine of
   sentence embeddings (dynamic few-shot, as in Liu et al. 2022, "What Makes
   Good In-Context Examples for GPT-3?"), nearest first, ties broken by pool
-  order. A pool question identical to the asked one is never shown.
+  order. A pool question identical to the asked one (after SQuAD
+  normalisation) is never shown.
+
+`usable_pool` first drops pool questions that leak into the evaluated ones,
+by the same rule as a fine-tune's holdout (ragdsl.data.leaks).
 """
 
 from __future__ import annotations
@@ -23,8 +27,24 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from ragdsl.data.evidence import evidence
+from ragdsl.data.leaks import normalize
 
 SELECTIONS = ("fixed", "similar")
+
+
+def usable_pool(pool: Sequence[Mapping[str, Any]], evaluated: Sequence[Mapping[str, Any]],
+                holdout: str = "question") -> list[Mapping[str, Any]]:
+    """The pool without questions that leak into the evaluated ones: the same question (normalised), or
+    with holdout "passage" also the same gold passage."""
+    from ragdsl.data import Question
+    from ragdsl.data.leaks import find_leaks
+
+    def as_question(r: Mapping[str, Any]) -> Question:
+        return Question(str(r["id"]), str(r["question"]), tuple(r.get("answers") or ()), r.get("context"))
+
+    leaks = {train for train, _ in find_leaks([as_question(r) for r in pool],
+                                              [as_question(r) for r in evaluated], holdout)}
+    return [r for r in pool if str(r["id"]) not in leaks]
 
 
 def example_record(question: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,8 +111,8 @@ class FewShotExamples:
         scores = self._vectors @ self._embed([question])[0] if self.pool else np.zeros(0)
         # Stable sort on -score: equal scores keep pool (id) order.
         order = np.argsort(-scores, kind="stable")
-        asked = question.strip().lower()
-        chosen = [self.pool[i] for i in order if self.pool[i]["question"].strip().lower() != asked]
+        asked = normalize(question)
+        chosen = [self.pool[i] for i in order if normalize(self.pool[i]["question"]) != asked]
         return {"examples": chosen[: self.k]}
 
     def to_dict(self) -> dict[str, Any]:

@@ -68,6 +68,37 @@ def judge_for_judged_metrics(ctx: RuleContext) -> Iterator[Diagnostic]:
                         help="add `judge = <model>` to the evaluation (a model not among the judged systems)")
 
 
+def fact_metrics_need_previous(ctx: RuleContext) -> Iterator[Diagnostic]:
+    """E419: fact_new/fact_old/fact_neither over questions whose source cannot give a previous answer."""
+    for _, decl in ctx.decls(ast.EvaluateDecl):
+        metrics, questions = decl.get("metrics"), decl.get("questions")
+        if metrics is None or questions is None or not isinstance(metrics.value, ast.ListExpr):
+            continue
+        facts = [i for i in metrics.value.items if isinstance(i, ast.Ref) and i.dotted in schema.FACT_METRICS]
+        key = ctx.target(questions.value)
+        source = ctx.program.decls[key].get("source") if key is not None else None
+        if not facts or source is None or _may_give_previous(source.value):
+            continue
+        yield error("E419", f"'{facts[0].dotted}' needs questions with previous (outdated or counterfactual) "
+                    f"answers, and questions '{ctx.name(key)}' has none", facts[0].span,  # type: ignore[arg-type]
+                    label="no previous answers to compare with", notes=[f"its source: {format_expr(source.value)}"],
+                    help="map a field with `previous = \"field\"` in the source, or use factbook(counterfactual = "
+                         "[...]) or factbook(changes_since = \"2015\")")
+
+
+def _may_give_previous(source: ast.Expr) -> bool:
+    """Whether a question source can carry previous answers (a sweep: whether any of its values can)."""
+    if isinstance(source, ast.Sweep):
+        return any(_may_give_previous(v) for v in source.values)
+    if not isinstance(source, ast.Call):
+        return True  # a parameter or something the checker reports elsewhere
+    if source.name == "factbook":
+        return source.kwarg("counterfactual") is not None or source.kwarg("changes_since") is not None
+    if source.name in ("jsonl", "csv", "parquet", "hf_dataset"):
+        return source.kwarg("previous") is not None
+    return False
+
+
 def _split_of(ref: ast.Expr | None, default: str) -> str:
     if isinstance(ref, ast.Ref) and len(ref.parts) > 1:
         return ref.parts[1]
@@ -320,6 +351,7 @@ def everything_is_used(ctx: RuleContext) -> Iterator[Diagnostic]:
 RULES: tuple[Rule, ...] = (
     no_cycles,
     judge_for_judged_metrics,
+    fact_metrics_need_previous,
     no_training_on_test,
     documents_train_on_a_corpus,
     dense_needs_embedder,

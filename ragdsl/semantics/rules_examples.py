@@ -65,8 +65,25 @@ def _calls(ctx) -> dict:
     return found
 
 
+def _evaluated(ctx) -> dict:
+    """Question set -> [(split, where)] of every evaluation's `questions`."""
+    from ragdsl.semantics.rules import _split_of
+
+    found: dict = {}
+    for _, decl in ctx.decls(ast.EvaluateDecl):
+        assign = decl.get("questions")
+        key = ctx.target(assign.value) if assign else None
+        if key is not None and assign is not None:
+            found.setdefault(key, []).append((_split_of(assign.value, "test"), assign.value))
+    return found
+
+
 def examples_from_train(ctx) -> Iterator[Diagnostic]:
-    """E418: a few-shot pool names a test or whole question set, or a set without a train split."""
+    """E418: a few-shot pool names a test or whole question set, a set without a train split, the
+    train split of a set an evaluation tests on whole (.all), or one that another seed splits apart."""
+    from ragdsl.semantics.rules import _same_source_evaluated
+
+    evaluated = _evaluated(ctx)
     for pool in _pools(ctx):
         key = ctx.target(pool)
         if key is None or ctx.program.decls[key].kind != "questions":
@@ -79,6 +96,18 @@ def examples_from_train(ctx) -> Iterator[Diagnostic]:
                         help=f"draw examples from '{name}.train': evaluated questions never appear in a "
                              "prompt with their answers")
             continue
+        overlap = next((where for split, where in evaluated.get(key, []) if split == "all"), None)
+        if overlap is not None:
+            yield error("E418", f"few-shot examples from '{pool.dotted}', whose questions an evaluation tests on",
+                        pool.span, label="'all' includes this train split",
+                        notes=[f"evaluated at {overlap.span.start()}"],
+                        help=f"evaluate on '{name}.test', so examples and evaluated questions stay apart")
+            continue
+        for diagnostic in _same_source_evaluated(ctx, key, pool, evaluated):
+            yield error("E418", "few-shot examples may be questions an evaluation tests on", pool.span,
+                        label=diagnostic.label, notes=list(diagnostic.notes),
+                        help="draw examples from the train split of the question set the evaluation tests on, "
+                             "so one split keeps them apart")
         questions = ctx.program.decls[key]
         train = questions.get("train")
         if train is None or (isinstance(train.value, ast.Num) and train.value.value == 0):

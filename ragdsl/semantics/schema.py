@@ -296,7 +296,10 @@ CONSTRUCTORS: tuple[CtorSpec, ...] = (
                  "nearest to each question by embedding cosine", "fixed"),
               _p("embedder", StrT(), "embedding model for similar selection (a catalog or hub name)",
                  "all-minilm-l6-v2"),
-              _p("seed", SEED, "seed of the fixed draw (default: the experiment seed)", None))),
+              _p("seed", SEED, "seed of the fixed draw (default: the experiment seed)", None),
+              _new("holdout", EnumT(("question", "passage")),
+                   "what of the evaluated questions no example may share: the question itself, or also its gold "
+                   "passage (as finetune's holdout)", "question"))),
     # retrieval
     CtorSpec("bm25", "retriever", "keyword retrieval (BM25) from an index",
              (_p("index", DeclRefT(("index",)), "the index to search", required=True),

@@ -53,11 +53,14 @@ def _pools(ctx: NodeContext, examples: dict | None, models: dict) -> dict[str, l
     if examples is None:
         return {}
     from ragdsl.execute.runners.index import model_folder
+    from ragdsl.lower.fewshot import usable_pool
     from ragdsl.lower.spec import EXAMPLES, examples_ref, model_reference
 
     args = examples["args"]
     pool = args["pool"]
-    records = load(ctx.upstream(pool), pool.get("part") or "train")
+    evaluated = ctx.node.params["questions"]
+    records = usable_pool(load(ctx.upstream(pool), pool.get("part") or "train"),
+                          load(ctx.upstream(evaluated), evaluated.get("part") or "test"), args.get("holdout") or "question")
     if not records:
         raise NodeFailed(f"the few-shot pool {pool['node']}.{pool.get('part') or 'train'} has no questions",
                          "give the question set a train split (`train = 0.5` or a count)")
