@@ -48,12 +48,14 @@ def systems(nodes: dict, evaluation: str) -> set[str]:
 
 def test_the_form_study_compares_instruction_examples_and_fine_tuning_on_one_retrieval():
     nodes = nodes_of(FORM)
-    assert systems(nodes, "evaluate.form") == {"plain", "prompt", "fewshot", "tuned", "tuned_prompt"}
+    assert systems(nodes, "evaluate.form") == {"plain", "prompt", "fewshot", "tuned", "tuned_prompt", "tuned_rag"}
     assert sum(i.startswith("retrieve.") for i in nodes) == 1  # contexts are shared
     tuned = nodes["finetune.json_form"].params
     assert tuned["format"] == {"call": "qa", "args": {"target": {
         "call": "template", "args": {"path": {"file": "targets/json_answer.jinja"}}}}}
     assert tuned["samples"] == 1000
+    rag_aware = nodes["finetune.json_form_rag"].params["format"]
+    assert rag_aware["call"] == "with_context" and rag_aware["args"]["target"] == tuned["format"]["args"]["target"]
     evaluation = nodes["evaluate.form"].params
     assert evaluation["answer_field"] == "answer" and "format_validity" in evaluation["metrics"]
     shots = nodes["rag.form.fewshot"]
@@ -107,6 +109,7 @@ TINY = {
 model.base.source = local("tiny-qwen")
 corpus.docs.limit = 30
 finetune.json_form.samples = 4
+finetune.json_form_rag.samples = 4
 evaluate.form.limit = 3
 """,
     ALTERNATIVES: """\
@@ -186,7 +189,7 @@ def test_the_form_study_runs_on_a_tiny_model(tiny, tmp_path, monkeypatch):
     training = json.loads((artifacts["finetune.json_form"] / "training.json").read_text())
     assert training["target"]  # trained on rendered JSON targets
     summary = json.loads((artifacts["evaluate.form"] / "summary.json").read_text())
-    assert set(summary["estimates"]) == {"plain", "prompt", "fewshot", "tuned", "tuned_prompt"}
+    assert set(summary["estimates"]) == {"plain", "prompt", "fewshot", "tuned", "tuned_prompt", "tuned_rag"}
     assert all(summary["estimates"][s]["format_validity"]["n"] == 3 for s in summary["estimates"])
     assert summary["answer_field"]["field"] == "answer"
     assert (artifacts["report.results"] / "report.html").is_file()
