@@ -6,10 +6,13 @@ importing ragdsl.backends stays light.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import base64
+import json
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -21,14 +24,27 @@ class Passage:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
+class BatchJournal(Protocol):
+    """Where finished batches are kept across runs (ragdsl.execute.checkpoint.Journal)."""
+
+    def get(self, key: str) -> list | None: ...
+
+    def append(self, key: str, items: Sequence[Any]) -> None: ...
+
+
 def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | Path | None,
                     batch_size: int = 32, progress: Callable[[int], None] | None = None, *,
-                    device: str | None = None, write: Callable[[list], object] | None = None) -> int:
+                    device: str | None = None, write: Callable[[list], object] | None = None,
+                    journal: BatchJournal | None = None, resumed: Callable[[int], None] | None = None) -> int:
     """Write `passages` into `store` (overwriting documents with the same id), embedding each batch
     with SentenceTransformersDocumentEmbedder when `embedder_folder` is given.
 
     `write(documents)` replaces `store.write_documents` for backends that batch writes their own
     way (Elasticsearch bulk requests); it is called once per embedding batch.
+
+    With a `journal`, each batch's embeddings are kept there as it finishes and a batch found there
+    (same passage ids, same position) is not embedded again: an interrupted index resumes with the
+    vectors it had, bit for bit. `resumed(n)` counts the passages so reused.
 
     Calls `progress(done)` with the running count after each batch; returns the count.
     Raises ValueError on duplicate passage ids (a corpus must give each passage its own id).
@@ -50,7 +66,6 @@ def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | 
     embedder = None
     if embedder_folder is not None:
         embedder = _document_embedder(embedder_folder, batch_size, device)
-        embedder.warm_up()
 
     if embedder is not None:
         # Batches of similar length pad less: what SentenceTransformer.encode does within one
@@ -58,10 +73,24 @@ def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | 
         # matter to the store, which keys documents by id.
         documents.sort(key=lambda d: (len(d.content or ""), d.id))
     done = 0
+    warm = False
     for start in range(0, len(documents), batch_size):
         batch = documents[start:start + batch_size]
         if embedder is not None:
-            batch = embedder.run(documents=batch)["documents"]
+            key = _batch_key(start, batch)
+            found = journal.get(key) if journal is not None else None
+            if found is not None and len(found) == len(batch):
+                for document, vector in zip(batch, found):
+                    document.embedding = decode_vector(vector)
+                if resumed is not None:
+                    resumed(len(batch))
+            else:
+                if not warm:  # loaded only when something is left to embed
+                    embedder.warm_up()
+                    warm = True
+                batch = embedder.run(documents=batch)["documents"]
+                if journal is not None:
+                    journal.append(key, [encode_vector(d.embedding) for d in batch])
         if write is not None:
             write(batch)
         else:
@@ -70,6 +99,26 @@ def index_documents(store: Any, passages: Iterable[Any], embedder_folder: str | 
         if progress is not None:
             progress(done)
     return done
+
+
+def _batch_key(start: int, batch: Sequence[Any]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps([start, [d.id for d in batch]]).encode()).hexdigest()[:32]
+
+
+def encode_vector(vector: Sequence[float]) -> str:
+    """A vector as base64 of its float32 bytes when that is exact (sentence-transformers' vectors are
+    float32), else of float64 ("d:" prefix): a quarter of the size of JSON numbers, and lossless."""
+    packed = array("f", vector)
+    if list(packed) == list(vector):
+        return base64.b64encode(packed.tobytes()).decode("ascii")
+    return "d:" + base64.b64encode(array("d", vector).tobytes()).decode("ascii")
+
+
+def decode_vector(text: str) -> list[float]:
+    kind, data = ("d", text[2:]) if text.startswith("d:") else ("f", text)
+    return array(kind, base64.b64decode(data)).tolist()
 
 
 def embedding_dimension(embedder_folder: str | Path, device: str | None = None) -> int:

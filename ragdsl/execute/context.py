@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragdsl.execute.checkpoint import Checkpoint
 from ragdsl.execute.progress import Progress
 from ragdsl.ir.nodes import Node
 
@@ -89,6 +90,7 @@ class NodeContext:
     files: Mapping[str, Path]  # input files by content hash
     resources: Resources
     progress: Progress
+    checkpoint: Checkpoint | None = None  # where finished batches are kept across runs (ragdsl.execute.checkpoint)
 
     def locate(self, written: str) -> Path:
         """The absolute path of an input file named in this node's params."""
@@ -112,6 +114,11 @@ class NodeContext:
 
     def advance(self, n: int = 1) -> None:
         self.progress.advance(self.node.id, n)
+
+    def resumed(self, n: int) -> None:
+        """Count `n` units finished by an earlier run (read from the checkpoint, not computed now)."""
+        if n:
+            self.progress.advance(self.node.id, n)
 
     def note(self, text: str) -> None:
         self.progress.note(self.node.id, text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ragdsl.compiler import Compilation
 from ragdsl.execute.engine import LocalEngine
@@ -14,6 +14,7 @@ from ragdsl.execute.scheduler import Outcome, Scheduler
 from ragdsl.execute.store import Store
 from ragdsl.hashing import digest
 from ragdsl.paths import remove_stale_temporaries
+from ragdsl.plan.planner import CACHED, RUN, Plan
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,19 @@ def spec_hash(compilation: Compilation) -> str:
     return digest(sorted(a.fingerprint.value for a in compilation.plan.actions))
 
 
+def verified(plan: Plan, store: Store) -> Plan:
+    """The plan with every cached result's artifacts hashed (the planner trusts unchanged file stats):
+    a result that no longer matches its record runs again instead of feeding damaged data downstream."""
+    actions = []
+    for action in plan.actions:
+        if action.op == CACHED:
+            problem = store.check(action.fingerprint.value, deep=True)
+            if problem:
+                action = replace(action, op=RUN, reason="result corrupt", detail=problem)
+        actions.append(action)
+    return replace(plan, actions=tuple(actions))
+
+
 def run_plan(compilation: Compilation, store: Store, options: RunOptions, stream=None) -> tuple[Outcome, object]:
     from ragdsl.execute.runners import RUNNERS
 
@@ -40,9 +54,13 @@ def run_plan(compilation: Compilation, store: Store, options: RunOptions, stream
     # Libraries' own progress bars would interleave with ragdsl's display.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    remove_stale_temporaries(store.root / "artifacts")
+    remove_stale_temporaries(store.root)
+    plan = verified(plan, store)
     progress = make_progress(stream, mode=options.progress)
     runs = RunStore(store.root)
+    warning = runs.recover()
+    if warning:
+        print(f"warning: {warning}", file=stream)
     run_id = runs.start(
         spec=plan.spec, spec_hash=spec_hash(compilation), experiment=plan.experiment, seed=plan.seed,
         argv=list(options.argv),

@@ -181,6 +181,68 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- health ------------------------------------------------------------------------------------
+
+    def problem(self) -> str | None:
+        """What is wrong with the run database (None when it is sound or does not exist yet).
+
+        SQLite's integrity check finds damaged pages and indexes; every row is then read and its JSON
+        columns parsed. SQLite keeps no checksums, so bytes altered inside a text value that still
+        reads as text cannot be noticed; nothing depends on them but the history `ragdsl runs` shows.
+        """
+        if not self.path.exists():
+            return None
+        try:
+            if self.path.stat().st_size == 0:
+                return "it is empty (0 bytes): the run history it held is lost"
+            with self._lock:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+                try:
+                    found = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+                    if found != ["ok"]:
+                        return f"SQLite's integrity check failed ({'; '.join(found[:3])})"
+                    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                    if tables and not {"runs", "nodes", "schema_version"} <= tables:
+                        return "it lacks ragdsl's tables"
+                    if tables:
+                        _read_every_row(conn)
+                finally:
+                    conn.close()
+        except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: undecodable text or JSON
+            return f"SQLite cannot read it ({exc})"
+        except OSError as exc:
+            return f"it cannot be read ({exc.strerror or exc})"
+        return None
+
+    def recover(self) -> str | None:
+        """Move a damaged run database aside (with its -wal/-shm files) so a new one is started; returns
+        the message to show, or None when it was sound. Results live in the store's files, so none is lost;
+        only the history of earlier runs (`ragdsl runs`) starts over.
+
+        Checked and created under a lock: a second run starting at the same moment must not take the
+        first one's brand-new (still empty) database for a damaged one."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f"{RUNS_FILE}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = self.problem()
+            if found is not None:
+                self.close()
+                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self._clock()))
+                aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+                for suffix in ("", "-wal", "-shm"):
+                    source = Path(f"{self.path}{suffix}")
+                    if source.exists():
+                        os.replace(source, Path(f"{aside}{suffix}"))
+            with self._lock, self._errors():
+                self._connection()  # create and migrate while holding the lock
+        if found is None:
+            return None
+        return (f"the run database {self.path.as_posix()} is damaged: {found}. It was moved to {aside.name} and a "
+                "new one started; every cached result is intact (results live in files), only the history "
+                "of earlier runs is not carried over")
+
     # -- writing -----------------------------------------------------------------------------------
 
     def start(self, *, spec: str, spec_hash: str, experiment: str, seed: int, argv: Sequence[str],
@@ -299,6 +361,10 @@ class RunStore:
     def _errors(self) -> Iterator[None]:
         try:
             yield
+        except sqlite3.DatabaseError as exc:
+            remedy = "" if isinstance(exc, sqlite3.OperationalError) else \
+                "; `ragdsl store verify --repair` moves it aside and starts a new one (results are kept)"
+            raise RunStoreError(f"run store {self.path.as_posix()}: {exc}{remedy}") from exc
         except sqlite3.Error as exc:
             raise RunStoreError(f"run store {self.path.as_posix()}: {exc}") from exc
         except OSError as exc:
@@ -322,6 +388,19 @@ class RunStore:
             raise
         self._conn, self._conn_pid = conn, os.getpid()
         return conn
+
+
+def _read_every_row(conn: sqlite3.Connection) -> None:
+    """Read every row, decoding text and JSON columns; raises on anything unreadable."""
+    conn.text_factory = lambda b: b.decode("utf-8")  # strict: garbled bytes raise instead of passing
+    for (argv,) in conn.execute("SELECT argv FROM runs"):
+        json.loads(argv)
+    for metrics, artifacts in conn.execute("SELECT metrics, artifacts FROM nodes"):
+        if metrics is not None:
+            json.loads(metrics)
+        json.loads(artifacts)
+    conn.execute("SELECT * FROM runs").fetchall()
+    conn.execute("SELECT * FROM nodes").fetchall()
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

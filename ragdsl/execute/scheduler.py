@@ -3,6 +3,10 @@
 A node's artifacts are built in a temporary folder and renamed into the store,
 then its record is written: a run killed at any moment leaves every finished
 node usable and nothing half-done registered, so the next run resumes.
+Inside a node, runners keep finished batches in the node's checkpoint
+(ragdsl.execute.checkpoint), so the next run resumes the node itself.
+A node is computed under its fingerprint's lock: a second run on the same
+store waits, then uses the first one's result.
 A failing node stops its dependents; with keep_going the rest continue.
 """
 
@@ -15,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragdsl.execute.checkpoint import Checkpoint, discard_stale
 from ragdsl.execute.context import NodeContext, NodeFailed, Output, Resources, Result
 from ragdsl.execute.engine import Engine
 from ragdsl.execute.progress import Progress
@@ -35,7 +40,7 @@ HEAVY_KINDS = frozenset({"index", "rag", "finetune", "evaluate"})
 class NodeOutcome:
     node: str
     kind: str
-    status: str  # done | cached | failed | skipped
+    status: str  # done | cached (also: computed meanwhile by another run) | failed | skipped
     seconds: float = 0.0
     error: str = ""
     hint: str = ""  # how to fix it; for internal errors, the traceback
@@ -119,7 +124,12 @@ class Scheduler:
             for future in done:
                 node_id = running.pop(future)
                 status, seconds, payload = future.result()
-                if status == "done":
+                if status == "cached":  # another run on this store computed it while we waited
+                    results[node_id] = payload
+                    settle(node_id, "cached", seconds=seconds)
+                    self.progress.finished(node_id, "cached", seconds, "computed by another run")
+                    self.runs.node_finished(self.run_id, node_id, status="cached", seconds=seconds)
+                elif status == "done":
                     result, output = payload
                     results[node_id] = result
                     settle(node_id, "done", seconds=seconds, metrics=output.metrics)
@@ -170,16 +180,33 @@ class Scheduler:
         node = action.node
         fp = action.fingerprint.value
         start = time.perf_counter()
+
+        def waiting(holder: str) -> None:
+            self.progress.note(node.id, f"waiting for another run computing the same node ({holder or 'unknown'})")
+
         try:
-            folder = self.store.artifact_dir(fp)
-            with atomic_dir(folder) as work:
-                ctx = NodeContext(node, work, self.seed, upstream, self.graph.files, self.resources,
-                                  self.progress)
-                output = self.runners[node.kind](ctx)
-            seconds = time.perf_counter() - start
-            record = {**record_for(action), "outputs": output.outputs, "metrics": output.metrics,
-                      "seconds": round(seconds, 3), "seed": self.seed}
-            self.store.record(node.id, record)
+            with self.store.lock(fp, on_wait=waiting):
+                if action.reason == "result corrupt":
+                    self.store.discard(fp)
+                if self.store.has_result(fp):
+                    if self.store.check(fp) is None:
+                        return "cached", time.perf_counter() - start, self._load(action)
+                    self.store.discard(fp)  # damaged: recomputed below
+                start = time.perf_counter()
+                folder = self.store.artifact_dir(fp)
+                discard_stale(self.store.root, node.id, fp)
+                checkpoint = Checkpoint(self.store.root, node.id, fp).open()
+                # A folder left without a valid record (a kill between rename and record, or a damaged
+                # result) is replaced: we hold the lock, so nobody else is writing it.
+                with atomic_dir(folder, replace=True) as work:
+                    ctx = NodeContext(node, work, self.seed, upstream, self.graph.files, self.resources,
+                                      self.progress, checkpoint)
+                    output = self.runners[node.kind](ctx)
+                seconds = time.perf_counter() - start
+                record = {**record_for(action), "outputs": output.outputs, "metrics": output.metrics,
+                          "seconds": round(seconds, 3), "seed": self.seed}
+                self.store.record(node.id, record)
+                checkpoint.remove()
             return "done", seconds, (Result(node.id, node.kind, fp, output.outputs, folder, output.metrics,
                                    dict(action.fingerprint.data)), output)
         except NodeFailed as exc:

@@ -4,12 +4,16 @@ A node is cached when the store holds a result for its fingerprint. Otherwise
 the reason compares it with the last record for the same node id: `new`
 (never run), `input changed` (a data file's content), `params changed`,
 `upstream changed` (naming the first changed input), or `code changed`.
+A stored result whose record is malformed or whose artifacts no longer match
+it runs again as `result corrupt` (naming what is wrong), and a node an
+earlier run left unfinished as `resume` (how much its checkpoint holds).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ragdsl.execute.checkpoint import read_progress
 from ragdsl.execute.store import Store
 from ragdsl.ir.graph import ExperimentGraph
 from ragdsl.ir.nodes import Node
@@ -17,7 +21,7 @@ from ragdsl.plan.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprin
 
 RUN, CACHED, REUSE = "run", "cached", "reuse"
 REASONS = ("new", "params changed", "input changed", "upstream changed", "code changed", "result missing",
-           "same as", "cached")
+           "result corrupt", "resume", "same as", "cached")
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,9 @@ class Plan:
 
 
 def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experiment: str, seed: int,
-               description: str = "") -> Plan:
+               description: str = "", verify: str = "quick") -> Plan:
+    """`verify`: how cached results are checked: `quick` hashes only artifacts whose size or
+    modification time changed, `deep` hashes every artifact (what `ragdsl run` does)."""
     fingerprints = fingerprint_graph(graph)
     done = store.result_fingerprints() if store is not None else set()
     records = store if store is not None and store.has_records() else None
@@ -63,6 +69,15 @@ def plan_graph(graph: ExperimentGraph, store: Store | None, *, spec: str, experi
         node = graph.node(node_id)
         fp = fingerprints[node_id]
         op, reason, detail = _decide(node, fp, done, records)
+        if op == CACHED and store is not None:
+            problem = store.check(fp.value, deep=verify == "deep")
+            if problem:
+                op, reason, detail = RUN, "result corrupt", problem
+        if op == RUN and reason != "result corrupt" and store is not None and fp.value not in first:
+            resumable = read_progress(store.root, fp.value)
+            if resumable:
+                op, reason, detail = RUN, "resume", f"{resumable['done']}/{resumable['total']} " \
+                                                    f"{resumable.get('unit') or 'items'} done"
         if op == RUN and fp.value in first:
             # Two declarations that describe the same work: computed once, used twice.
             op, reason, detail = REUSE, "same as", first[fp.value]

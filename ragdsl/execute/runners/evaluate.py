@@ -12,6 +12,10 @@ each question with every system's answer, contexts and scores) and
 summary.json (means with bootstrap CIs, paired comparisons, judge agreement,
 calibration agreement and parse failures).
 
+Judge replies are kept in the node's checkpoint, one line per judged chunk
+keyed by its prompts: a killed evaluation resumes without judging again what
+it judged before (every judge call seeds itself, so the replies are the same).
+
 With `answer_field`, every metric but format_validity scores that field of the
 answers that are JSON objects with it (scoring.scored_prediction); the fact
 metrics read each question's previous answers from the questions node, since
@@ -30,6 +34,7 @@ from ragdsl.evaluate import calibration as cal
 from ragdsl.evaluate import scoring, summary
 from ragdsl.evaluate.judge import build_prompt, judge, parse_reply
 from ragdsl.evaluate.rubric import BUILTIN, Rubric, RubricError, parse_rubric, rubrics_for
+from ragdsl.execute.checkpoint import batch_key
 from ragdsl.execute.context import NodeContext, NodeFailed, Output, Result
 from ragdsl.execute.runners._io import read_jsonl, write_jsonl
 from ragdsl.execute.store import atomic_write_text
@@ -279,17 +284,48 @@ def _judge_seed(ctx: NodeContext, params: dict) -> int:
     return params["judge_seed"] if params.get("judge_seed") is not None else params.get("seed", ctx.seed)
 
 
-def _generator(ctx: NodeContext, params: dict, ref: dict) -> Callable[[list[str]], list[str]]:
+class _Counter:
+    """Judgments done out of the total, for progress and the checkpoint's resume line."""
+
+    def __init__(self, total: int):
+        self.done, self.total = 0, total
+
+
+def _generator(ctx: NodeContext, params: dict, ref: dict, counter: _Counter) -> Callable[[list[str]], list[str]]:
+    """The judge as `generate(prompts) -> replies`, answering from the checkpoint what an earlier run of
+    this node judged already; it advances the progress itself."""
     from ragdsl.execute.runners.index import model_folder
     from ragdsl.lower.components import LocalGenerator
 
     settings = _settings(ctx, params, ref)
-    ctx.note(f"loading the judge {_judge_name(ref)}")
-    folder = model_folder(ref, "generator", ctx)
-    generator = ctx.resources.get(("judge", str(folder), tuple(sorted(settings.items()))),
-                                  lambda: LocalGenerator(str(folder), **settings))
-    generator.warm_up()
-    return lambda prompts: generator.run(prompts=prompts)["replies"]
+    name = _judge_name(ref)
+    journal = ctx.checkpoint.journal("judgments") if ctx.checkpoint is not None else None
+    generator = None
+
+    def load():
+        nonlocal generator
+        if generator is None:  # not before it is needed: a resumed evaluation may not need it at all
+            ctx.note(f"loading the judge {name}")
+            folder = model_folder(ref, "generator", ctx)
+            generator = ctx.resources.get(("judge", str(folder), tuple(sorted(settings.items()))),
+                                          lambda: LocalGenerator(str(folder), **settings))
+            generator.warm_up()
+        return generator
+
+    def generate(prompts: list[str]) -> list[str]:
+        key = batch_key("judge", name, prompts)
+        found = journal.get(key) if journal is not None else None
+        counter.done += len(prompts)
+        if found is not None and len(found) == len(prompts):
+            ctx.resumed(len(prompts))
+            return found
+        replies = load().run(prompts=prompts)["replies"]
+        ctx.advance(len(prompts))
+        if journal is not None and ctx.checkpoint is not None:
+            journal.append(key, replies)
+            ctx.checkpoint.set_progress(counter.done, counter.total, "judgments")
+        return replies
+    return generate
 
 
 @dataclass
@@ -333,11 +369,12 @@ def _judge_all(ctx: NodeContext, params: dict, rubrics: dict[str, Rubric],
         elif plan.key is not None:
             first[plan.key] = plan
     fresh = sum(len(p.prompts) for ps in plans.values() for p in ps if p.replies is None and p.same_as is None)
-    ctx.started(total=len(items) * len(rubrics) * len(refs) + fresh, unit="judgments")
+    counter = _Counter(len(items) * len(rubrics) * len(refs) + fresh)
+    ctx.started(total=counter.total, unit="judgments")
     panel = _Panel([], {}, [], [], fresh, sum(1 for ps in plans.values() for p in ps if p.replies is not None))
     for ref in refs:
         name = _judge_name(ref)
-        generate = _generator(ctx, params, ref)
+        generate = _generator(ctx, params, ref, counter)
         own = panel.scores.setdefault(name, {s: {m: {} for m in rubrics} for s in answers})
         for metric, rubric in rubrics.items():
             for start in range(0, len(items), JUDGE_CHUNK):
@@ -348,12 +385,11 @@ def _judge_all(ctx: NodeContext, params: dict, rubrics: dict[str, Rubric],
                         own[system][metric][row["id"]] = value
                     panel.judgments.append({"judge": name, "system": system, "id": row["id"], "metric": metric,
                                             "value": value, **found.as_dict()})
-                ctx.advance(len(chunk))
         for plan in plans[ref["node"]]:
             if plan.same_as is not None:
                 plan.replies = plan.same_as.replies
             elif plan.replies is None:
-                plan.replies = cal.judge_cases(generate, plan.prompts, JUDGE_CHUNK, ctx.advance)
+                plan.replies = cal.judge_cases(generate, plan.prompts, JUDGE_CHUNK)
                 if plan.key is not None:
                     cache.put(plan.key, plan.material, plan.replies)  # type: ignore[arg-type]
             _calibrated(panel, name, rubrics[plan.metric], plan)

@@ -65,8 +65,21 @@ def _fill(ctx: NodeContext, store, passages: list, folder, write=None) -> int:
 
     from ragdsl.backends import index_documents
 
+    journal = ctx.checkpoint.journal("embeddings") if ctx.checkpoint is not None and folder is not None else None
+
+    def reused(n: int) -> None:
+        nonlocal reported
+        ctx.resumed(n)
+        reported += n
+
+    def step(done: int) -> None:
+        report(done)
+        if journal is not None and ctx.checkpoint is not None:
+            ctx.checkpoint.set_progress(done, len(passages), "passages embedded")
+
     try:
-        return index_documents(store, passages, folder, ctx.node.params["batch_size"], progress=report, write=write)
+        return index_documents(store, passages, folder, ctx.node.params["batch_size"], progress=step, write=write,
+                               journal=journal, resumed=reused)
     except ValueError as exc:  # duplicate passage ids
         raise NodeFailed(str(exc), "give every passage its own id (the corpus `id` field)") from exc
 

@@ -3,10 +3,16 @@
 Contexts come from the shared retrieve node (or none: closed-book); the
 generation half of the pipeline is a real Haystack PromptBuilder feeding
 ragdsl's batched LocalGenerator (see ragdsl.lower).
+
+Every chunk of answers is kept in the node's checkpoint as it finishes: a
+killed run resumes at the first unfinished chunk. Chunks have fixed bounds and
+each generator call seeds itself, so the resumed answers are the ones an
+uninterrupted run gives.
 """
 
 from __future__ import annotations
 
+from ragdsl.execute.checkpoint import batch_key
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
 from ragdsl.execute.runners._io import read_jsonl, write_jsonl
 from ragdsl.execute.runners.model import base_model_info, materialize_base
@@ -106,10 +112,21 @@ def run(ctx: NodeContext) -> Output:
                      for docs in contexts]
     texts = [q["question"] for q in questions]
     replies: list[str] = []
+    journal = ctx.checkpoint.journal("answers") if ctx.checkpoint is not None else None
     for start in range(0, len(texts), GENERATE_CHUNK):  # chunks of whole batches: progress, same answers
         end = start + GENERATE_CHUNK
-        replies += generate(pipeline, spec, texts[start:end], documents[start:end] if documents else None)
-        ctx.advance(len(texts[start:end]))
+        key = batch_key("answers", start, [q["id"] for q in questions[start:end]])
+        done = journal.get(key) if journal is not None else None
+        if done is not None and len(done) == len(texts[start:end]):
+            replies += done
+            ctx.resumed(len(done))
+            continue
+        chunk = generate(pipeline, spec, texts[start:end], documents[start:end] if documents else None)
+        replies += chunk
+        ctx.advance(len(chunk))
+        if journal is not None and ctx.checkpoint is not None:
+            journal.append(key, chunk)
+            ctx.checkpoint.set_progress(len(replies), len(texts), "questions")
     write_jsonl(ctx.workdir / "answers.jsonl", (
         {"id": q["id"], "question": q["question"], "answers": q["answers"], "context": q.get("context"),
          "prediction": reply, **({"contexts": contexts[i]} if contexts is not None else {})}
