@@ -291,41 +291,47 @@ class _Counter:
         self.done, self.total = 0, total
 
 
-def _generator(ctx: NodeContext, params: dict, ref: dict, counter: _Counter) -> Callable[[list[str]], list[str]]:
-    """The judge as `generate(prompts) -> replies`, answering from the checkpoint what an earlier run of
-    this node judged already; it advances the progress itself."""
+def _generator(ctx: NodeContext, params: dict, ref: dict) -> Callable[[list[str]], list[str]]:
+    """The judge as `generate(prompts) -> replies`, loaded on its first call (a resumed evaluation
+    may find every reply in its checkpoint and need no model at all)."""
     from ragdsl.execute.runners.index import model_folder
     from ragdsl.lower.components import LocalGenerator
 
     settings = _settings(ctx, params, ref)
-    name = _judge_name(ref)
-    journal = ctx.checkpoint.journal("judgments") if ctx.checkpoint is not None else None
     generator = None
 
-    def load():
+    def generate(prompts: list[str]) -> list[str]:
         nonlocal generator
-        if generator is None:  # not before it is needed: a resumed evaluation may not need it at all
-            ctx.note(f"loading the judge {name}")
+        if generator is None:
+            ctx.note(f"loading the judge {_judge_name(ref)}")
             folder = model_folder(ref, "generator", ctx)
             generator = ctx.resources.get(("judge", str(folder), tuple(sorted(settings.items()))),
                                           lambda: LocalGenerator(str(folder), **settings))
             generator.warm_up()
-        return generator
+        return generator.run(prompts=prompts)["replies"]
+    return generate
 
-    def generate(prompts: list[str]) -> list[str]:
+
+def _resumable(ctx: NodeContext, name: str, generate: Callable[[list[str]], list[str]], counter: _Counter
+               ) -> Callable[[list[str]], list[str]]:
+    """`generate`, answering from the node's checkpoint what an earlier run of it judged already and
+    keeping each new chunk's replies there; it advances the progress itself."""
+    journal = ctx.checkpoint.journal("judgments") if ctx.checkpoint is not None else None
+
+    def run(prompts: list[str]) -> list[str]:
         key = batch_key("judge", name, prompts)
         found = journal.get(key) if journal is not None else None
         counter.done += len(prompts)
         if found is not None and len(found) == len(prompts):
             ctx.resumed(len(prompts))
             return found
-        replies = load().run(prompts=prompts)["replies"]
+        replies = list(generate(prompts))
         ctx.advance(len(prompts))
         if journal is not None and ctx.checkpoint is not None:
             journal.append(key, replies)
             ctx.checkpoint.set_progress(counter.done, counter.total, "judgments")
         return replies
-    return generate
+    return run
 
 
 @dataclass
@@ -374,7 +380,7 @@ def _judge_all(ctx: NodeContext, params: dict, rubrics: dict[str, Rubric],
     panel = _Panel([], {}, [], [], fresh, sum(1 for ps in plans.values() for p in ps if p.replies is not None))
     for ref in refs:
         name = _judge_name(ref)
-        generate = _generator(ctx, params, ref, counter)
+        generate = _resumable(ctx, name, _generator(ctx, params, ref), counter)
         own = panel.scores.setdefault(name, {s: {m: {} for m in rubrics} for s in answers})
         for metric, rubric in rubrics.items():
             for start in range(0, len(items), JUDGE_CHUNK):
