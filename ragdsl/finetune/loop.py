@@ -4,6 +4,8 @@ One loop serves supervised fine-tuning (cross-entropy on answer tokens) and
 DPO (the preference loss of Rafailov et al. 2023 against the frozen base,
 which for an adapter is the same model with the adapter switched off).
 Every optimizer step is logged to `loss.jsonl` and reported to `on_step`.
+With a `TrainCheckpoint` the state is saved every few steps and a re-run resumes
+from it (ragdsl.finetune.resume).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ragdsl.finetune.examples import IGNORE, Tokenized, collate, length_grouped_batches
+from ragdsl.finetune.resume import TrainCheckpoint, restore_rng, rng_state, training_identity
 from ragdsl.finetune.settings import Placement, Settings
 
 
@@ -145,38 +148,59 @@ def train(model: Any, rows: Sequence[Tokenized] | Sequence[Pair], settings: Sett
           pad_id: int, eval_rows: Sequence[Tokenized] = (), dpo_beta: float | None = None,
           log: LossLog | None = None, on_step: Callable[[StepReport], None] | None = None,
           eval_before: Callable[[], float | None] | None = None,
-          on_note: Callable[[str], None] | None = None) -> TrainStats:
+          on_note: Callable[[str], None] | None = None, checkpoint: TrainCheckpoint | None = None) -> TrainStats:
     """Train `model` in place (only parameters with requires_grad). Deterministic for a seed.
 
     `eval_before` supplies the loss before training when it is already known (the same base and
     held-out slice across a sweep); by default it is measured on `eval_rows`.
+
+    With `checkpoint`, the state is saved at optimizer-step boundaries (ragdsl.finetune.resume) and a
+    saved state of this same training is resumed: the loss log's rows so far are written again, the
+    finished batches are skipped, and the weights, loss log and stats end as an uninterrupted run's
+    would (bit for bit on a deterministic device), except the timings: `seconds`, tokens/s and
+    `StepReport.seconds` count the time of the runs that reached a checkpoint, not the steps a kill
+    made a re-run repeat.
     """
     import torch
 
     log = log or LossLog(None)
     torch.manual_seed(settings.seed)
     device = next(model.parameters()).device
-    params = [p for p in model.parameters() if p.requires_grad]
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=0.0)
     steps = settings.steps(len(rows))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(steps, settings.warmup))
     scaler = torch.amp.GradScaler("cuda") if placement.autocast == "fp16" else None
     stats = TrainStats()
     per_epoch = steps / settings.epochs
-    stats.eval_loss_before = eval_before() if eval_before is not None else \
-        eval_loss(model, eval_rows, pad_id, placement)
-    if stats.eval_loss_before is not None:
-        log.add({"step": 0, "epoch": 0.0, "eval_loss": stats.eval_loss_before})
-    references = _reference_logps(model, rows, pad_id, placement) if dpo_beta is not None else None
+    identity: dict = {}
+    saved = None
+    if checkpoint is not None:
+        identity = training_identity(settings, rows, steps, named, dpo_beta)
+        saved = checkpoint.load(identity)
+    if saved is None:
+        stats.eval_loss_before = eval_before() if eval_before is not None else \
+            eval_loss(model, eval_rows, pad_id, placement)
+        if stats.eval_loss_before is not None:
+            log.add({"step": 0, "epoch": 0.0, "eval_loss": stats.eval_loss_before})
+        references = _reference_logps(model, rows, pad_id, placement) if dpo_beta is not None else None
+        step, first_epoch, first_batch, earlier = 0, 0, 0, 0.0
+    else:
+        references = _restore(saved, named, optimizer, scheduler, scaler, stats, log)
+        step, first_epoch, first_batch, earlier = saved["step"], saved["epoch"], saved["batch"], saved["seconds"]
+    if saved is not None and checkpoint is not None:
+        checkpoint.resumed(step, steps)
 
     lengths = [len(r.input_ids) if isinstance(r, Tokenized) else len(r.chosen.input_ids) + len(r.rejected.input_ids)
                for r in rows]
     model.train()
-    began = time.perf_counter()
-    step, running, micro = 0, 0.0, 0
-    for epoch in range(settings.epochs):
+    began = time.perf_counter() - earlier  # timings go on from the checkpoint's
+    running, micro = 0.0, 0
+    for epoch in range(first_epoch, settings.epochs):
         batches = length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch)
-        for index, indices in enumerate(batches):
+        for index in range(first_batch if epoch == first_epoch else 0, len(batches)):
+            indices = batches[index]
             with _autocast(placement):
                 if dpo_beta is None:
                     batch = _device_batch(collate([rows[i] for i in indices], pad_id), device)  # type: ignore[misc]
@@ -206,6 +230,11 @@ def train(model: Any, rows: Sequence[Tokenized] | Sequence[Pair], settings: Sett
             stats.train_loss = running
             log.add({"step": step, "epoch": round(step / per_epoch, 4), "loss": running, "lr": lr,
                      "tokens": stats.tokens})
+            last = index == len(batches) - 1
+            if checkpoint is not None and checkpoint.due(step, steps, last):
+                position = (epoch + 1, 0) if last else (epoch, index + 1)
+                checkpoint.save(_state(step, steps, position, time.perf_counter() - began, named, optimizer,
+                                       scheduler, scaler, stats, log, references), identity)
             if on_step is not None:
                 on_step(StepReport(step, steps, running, stats.tokens, time.perf_counter() - began))
             running, micro = 0.0, 0
@@ -219,6 +248,36 @@ def train(model: Any, rows: Sequence[Tokenized] | Sequence[Pair], settings: Sett
     model.eval()
     stats.curve = list(log.rows)
     return stats
+
+
+def _state(step: int, steps: int, position: tuple[int, int], seconds: float, named: Sequence[tuple[str, Any]],
+           optimizer: Any, scheduler: Any, scaler: Any, stats: TrainStats, log: LossLog, references: Any) -> dict:
+    """Everything the rest of training depends on, at an optimizer-step boundary (no gradients held)."""
+    return {"step": step, "steps": steps, "epoch": position[0], "batch": position[1], "seconds": seconds,
+            "params": {name: p.detach().cpu() for name, p in named}, "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
+            "rng": rng_state(), "tokens": stats.tokens, "train_loss": stats.train_loss,
+            "eval_loss_before": stats.eval_loss_before, "log": list(log.rows), "references": references}
+
+
+def _restore(state: dict, named: Sequence[tuple[str, Any]], optimizer: Any, scheduler: Any, scaler: Any,
+             stats: TrainStats, log: LossLog) -> Any:
+    """Put a `_state` back; returns the DPO reference log-probabilities (None for SFT)."""
+    import torch
+
+    with torch.no_grad():
+        for name, p in named:
+            p.copy_(state["params"][name])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state["scaler"] is not None:
+        scaler.load_state_dict(state["scaler"])
+    restore_rng(state["rng"])
+    stats.tokens, stats.train_loss = state["tokens"], state["train_loss"]
+    stats.eval_loss_before = state["eval_loss_before"]
+    for row in state["log"]:  # the new loss.jsonl starts with the rows the earlier runs wrote
+        log.add(row)
+    return state["references"]
 
 
 def _pair_batch(rows: Sequence[Any], indices: Sequence[int], pad_id: int, device: Any) -> dict:

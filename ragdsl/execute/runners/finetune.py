@@ -5,10 +5,11 @@ split dropped), render their answers through the format's `target` template
 when it has one, retrieve their contexts for `with_context` through the same
 Haystack lowering as evaluation, render prompts with the pipeline's
 PromptBuilder, load the base (merging a base fine-tune in fp32), train
-(ragdsl.finetune.loop), and save `adapter/` or `model/`, `training.json` and
-`loss.jsonl` in the node's workdir. `format = documents()` draws a corpus's
-passages instead and trains on their text, with no prompt. docs/finetuning.md
-describes the artifact.
+(ragdsl.finetune.loop, resumed from the node's checkpoint when a run was
+killed), and save `adapter/` or `model/`, `training.json` and `loss.jsonl` in
+the node's workdir. `format = documents()` draws a corpus's passages instead
+and trains on their text, with no prompt. docs/finetuning.md describes the
+artifact.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def _run(ctx: NodeContext) -> Output:
     try:
         stats = train(model, train_rows, settings, placement, pad_id=tokenizer.pad_token_id, eval_rows=eval_rows,
                       dpo_beta=method.beta if method.name == "dpo" else None, log=log, on_step=on_step,
-                      eval_before=lambda: before, on_note=ctx.note)
+                      eval_before=lambda: before, on_note=ctx.note, checkpoint=_train_checkpoint(ctx))
     finally:
         log.close()
     ctx.note("saving the " + kind)
@@ -170,6 +171,24 @@ def _run(ctx: NodeContext) -> Output:
     atomic_write_text(ctx.workdir / "training.json", json.dumps(training, indent=2, sort_keys=True) + "\n")
     metrics = {k: outputs[k] for k in ("train_loss", "eval_loss_before", "eval_loss", "tokens_per_s")}
     return Output(outputs, metrics)
+
+
+def _train_checkpoint(ctx: NodeContext):
+    """Training state saved in the node's checkpoint folder every few steps, so that a killed run
+    resumes where it stopped (ragdsl.finetune.resume); None when the run keeps no checkpoints."""
+    from ragdsl.finetune.resume import TrainCheckpoint
+
+    checkpoint = ctx.checkpoint
+    if checkpoint is None:
+        return None
+
+    def saved(step: int, steps: int) -> None:
+        checkpoint.set_progress(step, steps, "steps")
+
+    def resumed(step: int, steps: int) -> None:
+        ctx.resumed(step)
+        ctx.note(f"resuming training at step {step}/{steps}")
+    return TrainCheckpoint(checkpoint.folder / "train", on_save=saved, on_resume=resumed)
 
 
 def _training_questions(data, params: dict, seed: int):
