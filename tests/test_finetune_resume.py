@@ -252,3 +252,52 @@ def test_a_finetune_node_killed_mid_training_resumes_to_the_same_adapter(base, t
         (first / "adapter" / "adapter_model.safetensors").read_bytes()
     assert (again / "loss.jsonl").read_text() == (first / "loss.jsonl").read_text()
     assert json.loads((again / "training.json").read_text())["hyperparameters"]["steps"] == 12
+
+
+KILL_AT_STEP = """\
+import os, signal, sys
+import ragdsl.finetune.loop as loop
+real = loop.train
+def train(*args, on_step, **kwargs):
+    def step(report):
+        on_step(report)
+        if report.step == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, on_step=step, **kwargs)
+loop.train = train
+from ragdsl.cli import main
+main(["run", "spec.rag", "--progress", "plain"])
+"""
+
+
+@pytest.mark.parametrize("step", [6, 9])
+def test_a_finetune_node_killed_with_sigkill_resumes_to_the_same_adapter(base, tmp_path, monkeypatch, step):
+    """A real kill -9 (no exception handler runs) mid-training, in its own process."""
+    import signal
+    import subprocess
+    import sys
+
+    from test_finetune_run import cli, write_project
+
+    import ragdsl
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("RAGDSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RAGDSL_STORE", raising=False)
+    whole = write_project(tmp_path / "whole", base, E2E_SPEC)
+    assert cli(whole, "run", "spec.rag", "--progress", "plain").exit_code == 0
+    root = write_project(tmp_path / "killed", base, E2E_SPEC)
+    (tmp_path / "kill.py").write_text(KILL_AT_STEP)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(ragdsl.__file__).resolve().parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    killed = subprocess.run([sys.executable, str(tmp_path / "kill.py"), str(step)], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    output = cli(root, "compile", "--dry-run", "--format", "json", "spec.rag").output
+    planned = json.loads(output[output.index("{\n  \"format\""):])  # after any warnings
+    (node,) = (n for n in planned["nodes"] if n["id"] == "finetune.t")
+    assert (node["reason"], node["detail"]) == ("resume", "4/12 steps done" if step < 8 else "8/12 steps done")
+    assert cli(root, "run", "spec.rag", "--progress", "plain").exit_code == 0
+    (first,), (again,) = (list((r / ".ragdsl" / "artifacts").glob("*/*/adapter")) for r in (whole, root))
+    assert (again / "adapter_model.safetensors").read_bytes() == (first / "adapter_model.safetensors").read_bytes()
+    assert (again.parent / "loss.jsonl").read_text() == (first.parent / "loss.jsonl").read_text()

@@ -20,6 +20,7 @@ import platform
 import time
 from pathlib import Path
 
+from ragdsl.execute.checkpoint import batch_key
 from ragdsl.execute.context import NodeContext, NodeFailed, Output
 from ragdsl.execute.runners._io import read_jsonl
 from ragdsl.execute.runners.model import base_model_info, materialize_base
@@ -299,17 +300,26 @@ def _preference_examples(ctx, method, examples, chosen, loaded, info, questions_
                              "remove them from the pairs file: test questions are for evaluation only")
         prompts = render(as_questions(pairs))
         return [Example(p.id, prompt, p.chosen, p.rejected) for p, prompt in zip(pairs, prompts)]
-    ctx.note(f"generating answers to {len(examples)} training questions for preference pairs")
-    generator = LocalGenerator(model=info["node"], chat_template=info.get("chat_template", "auto"),
-                               max_new_tokens=PAIR_MAX_NEW_TOKENS, seed=ctx.seed)
-    model, tokenizer = loaded
-    generator.attach(model, tokenizer)
-    model.config.use_cache = True  # load_base turns the KV cache off for training; generation wants it
-    try:
-        replies = generator.run(prompts=[e.prompt for e in examples])["replies"]
-    finally:
-        model.config.use_cache = False
-    tokenizer.padding_side = "right"
+    prompts = [e.prompt for e in examples]
+    # Kept in the checkpoint: a run killed while training does not generate the pairs again. One call
+    # over all prompts, as before checkpoints (its batches, hence its replies, depend on that).
+    journal = ctx.checkpoint.journal("pairs") if ctx.checkpoint is not None else None
+    key = batch_key("pairs", PAIR_MAX_NEW_TOKENS, prompts)
+    replies = journal.get(key) if journal is not None else None
+    if replies is None or len(replies) != len(prompts):
+        ctx.note(f"generating answers to {len(examples)} training questions for preference pairs")
+        generator = LocalGenerator(model=info["node"], chat_template=info.get("chat_template", "auto"),
+                                   max_new_tokens=PAIR_MAX_NEW_TOKENS, seed=ctx.seed)
+        model, tokenizer = loaded
+        generator.attach(model, tokenizer)
+        model.config.use_cache = True  # load_base turns the KV cache off for training; generation wants it
+        try:
+            replies = generator.run(prompts=prompts)["replies"]
+        finally:
+            model.config.use_cache = False
+        tokenizer.padding_side = "right"
+        if journal is not None:
+            journal.append(key, replies)
     gold = {e.id: (e.answer,) for e in examples} if targeted else {q.id: q.answers for q in chosen.train}
     pairs = [Example(e.id, e.prompt, e.answer, reply) for e, reply in zip(examples, replies)
              if reply.strip() and not is_correct(reply, gold[e.id])]
