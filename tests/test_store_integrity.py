@@ -297,3 +297,18 @@ def test_two_runs_on_one_store_compute_each_node_once(weights, tmp_path):  # noq
             done[node["id"]] = done.get(node["id"], 0) + (node["status"] == "done")
     assert done == {n: 1 for n in NODES}, "each node computed by exactly one of the two runs"
     assert len(jsonl(artifacts(root, plan(root)["rag.compare.chat"]["fingerprint"]) / "answers.jsonl")) == 6
+
+
+def test_results_recorded_before_hashing_are_listed_by_repair_then_checked(ran, project):
+    fp = ran.fp("rag.compare.chat")
+    path = store(project) / "results" / fp[:2] / f"{fp}.json"
+    record = json.loads(path.read_text())
+    del record["artifacts"]
+    path.write_text(json.dumps(record))
+    assert planned_runs(project) == {}, "an old record still counts while its folder exists"
+    found = verify(project)
+    assert found.exit_code == 0 and "1 results were recorded before artifacts were hashed" in found.stdout
+    assert "now listed" in verify(project, "--repair").stdout
+    assert "answers.jsonl" in json.loads(path.read_text())["artifacts"]
+    (artifacts(project, fp) / "answers.jsonl").write_text("")
+    assert planned_runs(project)["rag.compare.chat"][0] == "result corrupt"

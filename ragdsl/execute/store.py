@@ -115,6 +115,15 @@ class Store:
                 return f"{name} was altered (its content hash differs from the one recorded)"
         return None
 
+    def list_artifacts(self, fingerprint: str) -> None:
+        """Add the artifact list to a result recorded before artifacts were hashed (trusting its files
+        as they are now): from then on they are checked like any other."""
+        record = self.result(fingerprint)
+        if record is None or record.get("artifacts") is not None:
+            return
+        record["artifacts"] = artifact_manifest(self.artifact_dir(fingerprint))
+        atomic_write_text(self._result_path(fingerprint), json.dumps(record, sort_keys=True, indent=2))
+
     def discard(self, fingerprint: str) -> None:
         """Forget a damaged result: its record first (so it no longer counts), then its artifacts."""
         import shutil

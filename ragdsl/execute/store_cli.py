@@ -42,6 +42,10 @@ def verify(store_dir: Path | None, repair: bool, fmt: str) -> None:
         tmp = f", {result.temporaries} stale temporaries removed" if result.temporaries else ""
         damaged = sum(f.what == "result" for f in result.findings)
         click.echo(f"{result.results} results checked: {result.intact} intact, {damaged} damaged{tmp}")
+        if result.unlisted:
+            click.echo(f"{result.unlisted} results were recorded before artifacts were hashed: "
+                       + ("their files are now listed as they are" if repair else
+                          "only their folders can be checked (`--repair` lists their files as they are now)"))
         if not result.ok:
             click.echo("run `ragdsl store verify --repair` to remove them; the next run recomputes them", err=True)
     sys.exit(EXIT_OK if result.ok else EXIT_USER)

@@ -37,6 +37,7 @@ class Verification:
     intact: int = 0
     findings: list[Finding] = field(default_factory=list)
     temporaries: int = 0  # removed (repair) or found
+    unlisted: int = 0  # results recorded before artifacts were hashed (with repair: now listed)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +45,7 @@ class Verification:
 
     def to_json(self) -> dict:
         return {"results": self.results, "intact": self.intact, "temporaries_removed": self.temporaries,
-                "ok": self.ok, "findings": [f.__dict__ for f in self.findings]}
+                "unlisted": self.unlisted, "ok": self.ok, "findings": [f.__dict__ for f in self.findings]}
 
 
 def verify_store(store: Store, *, repair: bool = False) -> Verification:
@@ -59,6 +60,10 @@ def verify_store(store: Store, *, repair: bool = False) -> Verification:
         if problem is None:
             out.intact += 1
             recorded.add(fingerprint)
+            if store.result(fingerprint).get("artifacts") is None:  # type: ignore[union-attr]
+                out.unlisted += 1
+                if repair:
+                    store.list_artifacts(fingerprint)
             continue
         if repair:
             store.discard(fingerprint)
