@@ -197,18 +197,24 @@ def compile_(spec: Path, dry_run: bool, fmt: str, brief: bool, output: Path | No
     store, for tools that want the compiled experiment.
     """
     from ragdsl.execute.store import Store
+    from ragdsl.plan.cost import estimate_compilation
     from ragdsl.plan.render import RENDERERS, to_json, to_text
 
     compilation = _compile(spec, overrides, store_dir)
     plan = compilation.plan
-    text = to_text(plan, verbose=not brief) if fmt == "text" else RENDERERS[fmt](plan)
+    shown = fmt == "json" or (fmt == "text" and not brief)
+    cost = estimate_compilation(compilation, Store(store_dir)) if shown or not dry_run else None
+    if fmt == "text":
+        text = to_text(plan, verbose=not brief, cost=cost)
+    else:
+        text = to_json(plan, cost=cost) if fmt == "json" else RENDERERS[fmt](plan)
     if output is not None:
         _write(output, text)
         click.echo(f"wrote {output.as_posix()}", err=True)
     else:
         click.echo(text, nl=False)
     if not dry_run:
-        _write(Store(store_dir).root / "plan.json", to_json(plan))
+        _write(Store(store_dir).root / "plan.json", to_json(plan, cost=cost))
 
 
 def _write(path: Path, text: str) -> None:
@@ -243,11 +249,16 @@ def graph(spec: Path, fmt: str, overrides: Overrides, store_dir: Path | None) ->
 @click.option("--keep-going", is_flag=True, help="After a node fails, keep running what does not depend on it.")
 @click.option("--progress", "progress_mode", type=click.Choice(["auto", "rich", "plain", "quiet"]), default="auto",
               help="auto: a live display on a terminal, plain lines otherwise.")
+@click.option("--budget", "budget_text", default=None, metavar="BUDGET",
+              help="Refuse to start when the plan's estimate exceeds this: a duration (90m, 2h, 1h30m, 3600s), "
+                   "tokens (200000tokens, 200k tokens: prompt and new tokens of every generation and judge call, "
+                   "and training tokens) or calls (500calls: prompts generated and judgments). Counts not known "
+                   "before the run are counted at their assumed defaults (docs/cost.md).")
 @_set_option
 @_store_option
 @_handle_errors
 def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progress_mode: str,
-        overrides: Overrides, store_dir: Path | None) -> None:
+        budget_text: str | None, overrides: Overrides, store_dir: Path | None) -> None:
     """Run a spec: every node not already cached, as its inputs finish.
 
     Results are cached by fingerprint in the store; a re-run of an unchanged
@@ -256,7 +267,10 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
     from ragdsl.execute.run import RunOptions, run_plan
     from ragdsl.execute.store import Store
 
+    budget = _budget(budget_text)
     compilation = _compile(spec, overrides, store_dir)
+    if budget is not None:
+        _check_budget(compilation, Store(store_dir), budget)
     missing = [d for d in compilation.resolution if d.code in ("W420", "W421")]
     if missing:
         models = sum(d.code == "W420" for d in missing)
@@ -274,6 +288,7 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
         click.echo("\ninterrupted: finished nodes are kept; run again to resume", err=True)
         sys.stderr.flush()
         os._exit(130)  # worker threads may be inside a model call; their partial work is discarded
+    _remember_rates(store)
     click.echo(progress.summary(), err=True)
     for failure in outcome.failed:
         node = compilation.graph.node(failure.node)
@@ -287,6 +302,80 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
     if any(f.internal for f in outcome.failed):
         sys.exit(EXIT_INTERNAL)
     sys.exit(EXIT_OK if outcome.ok else EXIT_USER)
+
+
+def _budget(text: str | None):
+    if text is None:
+        return None
+    from ragdsl.plan.cost import parse_budget
+
+    try:
+        return parse_budget(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _check_budget(compilation, store, budget) -> None:
+    """Stop (exit 1) before anything runs when the plan's estimate exceeds the budget."""
+    from ragdsl.plan.cost import estimate_compilation, over_budget
+
+    cost = estimate_compilation(compilation, store)
+    refusal = over_budget(cost, budget)
+    if refusal is not None:
+        raise UserError(refusal, "raise --budget, or make the plan smaller (limit, test, samples); "
+                                 "`ragdsl compile --dry-run` shows each node's estimate")
+    where = f" on {cost.where()}" if budget.unit == "seconds" else ""
+    click.echo(f"estimate {budget.estimate(cost.amount(budget.unit))}{where}: within the budget of {budget.show()}",
+               err=True)
+
+
+def _remember_rates(store) -> None:
+    """Fold this run's timings into the rates file; an estimate's bookkeeping never fails a run."""
+    import contextlib
+
+    from ragdsl.plan.cost import remember_runs
+
+    with contextlib.suppress(Exception):
+        remember_runs(store)
+
+
+@cli.command()
+@_spec_argument
+@click.option("--calibrate", is_flag=True,
+              help="Before estimating, time a short generation, judgment or embedding with each model of the spec "
+                   "that has no measured rate on this machine, and keep the rates (in ragdsl's cache, rates.json).")
+@click.option("--force", is_flag=True, help="With --calibrate: measure again models already measured.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="json: the plan's estimate as `plan_dict` gives it (per node `cost`, and `summary.estimate`).")
+@_set_option
+@_store_option
+@_handle_errors
+def estimate(spec: Path, calibrate: bool, force: bool, fmt: str, overrides: Overrides,
+             store_dir: Path | None) -> None:
+    """What running a spec will cost: each node's work and time on this machine, and the total.
+
+    Rates come from earlier runs (observed), from --calibrate (measured), or from documented
+    defaults; see docs/cost.md.
+    """
+    from ragdsl.execute.store import Store
+    from ragdsl.plan.cost import calibrate_plan, estimate_compilation
+
+    compilation = _compile(spec, overrides, store_dir)
+    store = Store(store_dir)
+    if calibrate:
+        for line in calibrate_plan(compilation, force=force):
+            click.echo(line, err=True)
+    cost = estimate_compilation(compilation, store)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"nodes": {c.node: c.to_json() for c in cost.nodes}, "estimate": cost.summary_json()},
+                              indent=2, ensure_ascii=False))
+        return
+    width = max((len(c.node) for c in cost.running), default=0)
+    for c in cost.running:
+        click.echo(f"{c.node.ljust(width)}  {c.text(cost.device)}")
+    click.echo(cost.total_line() if cost.running else "nothing to run: every node is cached")
 
 
 @cli.command()
@@ -448,9 +537,11 @@ def data_pull(names: tuple[str, ...]) -> None:
 def _register_groups() -> None:
     # Command groups that live beside the code they drive; importing them is light.
     from ragdsl.execute.runs_cli import runs
+    from ragdsl.execute.store_cli import store
     from ragdsl.models.cli import models
 
     cli.add_command(runs)
+    cli.add_command(store)
     cli.add_command(models)
 
 

@@ -22,6 +22,14 @@ import pytest
 
 # Haystack phones home on import unless told not to; tests never should.
 os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
+# Plans show cost estimates from this machine's observed rates: tests start from none (defaults),
+# and their runs do not teach the user's rates file (each test gets its own, see `own_rates`).
+os.environ["RAGDSL_RATES"] = os.path.join(__import__("tempfile").mkdtemp(prefix="ragdsl-rates-"), "rates.json")
+
+
+@pytest.fixture(autouse=True)
+def own_rates(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("RAGDSL_RATES", str(tmp_path_factory.mktemp("rates") / "rates.json"))
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent

@@ -101,7 +101,7 @@ def test_json_plan_is_deterministic_and_documented_fields_exist(project):
     assert data["format"] == "ragdsl.plan/1"
     node = data["nodes"][0]
     assert set(node) == {"id", "kind", "declaration", "axes", "action", "reason", "detail", "fingerprint",
-                         "params", "inputs", "stages", "data", "identities", "pipeline", "weights", "source"}
+                         "params", "inputs", "stages", "data", "identities", "pipeline", "weights", "source", "cost"}
     assert data["summary"]["nodes"] == len(data["nodes"])
     assert "/tmp" not in first and str(__import__("pathlib").Path.cwd()) not in first
 

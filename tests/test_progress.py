@@ -13,6 +13,7 @@ from ragdsl.execute.progress import (
     QuietProgress,
     RichProgress,
     first_line,
+    format_rate,
     format_seconds,
     format_summary,
     format_table,
@@ -58,9 +59,9 @@ def test_plain_lines_in_order():
         "[plan] 3 nodes: 2 run, 1 cached\n"
         "[cached] corpus.docs 0.0s\n"
         "[run] index.biomed_idx started (400 passages)\n"
-        "[run] index.biomed_idx 100/400 passages (25%) 1.0s\n"
-        "[run] index.biomed_idx 200/400 passages (50%) 2.0s\n"
-        "[run] index.biomed_idx 300/400 passages (75%) 3.0s\n"
+        "[run] index.biomed_idx 100/400 passages (25%) 1.0s, 100/s, ETA 3.0s\n"
+        "[run] index.biomed_idx 200/400 passages (50%) 2.0s, 100/s, ETA 2.0s\n"
+        "[run] index.biomed_idx 300/400 passages (75%) 3.0s, 100/s, ETA 1.0s\n"
         "[done] index.biomed_idx 4.0s: 400 passages\n"
         "[run] evaluate.compare started\n"
         "[run] evaluate.compare: loading weights\n"
@@ -78,11 +79,11 @@ def test_plain_progress_is_throttled_by_time_between_quarters():
     lines = out.getvalue().splitlines()
     assert lines == [
         "[run] finetune.tuned started (10000 steps)",
-        "[run] finetune.tuned 400/10000 steps (4%) 2.0s",
-        "[run] finetune.tuned 800/10000 steps (8%) 4.0s",
-        "[run] finetune.tuned 1200/10000 steps (12%) 6.0s",
-        "[run] finetune.tuned 1600/10000 steps (16%) 8.0s",
-        "[run] finetune.tuned 2000/10000 steps (20%) 10.0s",
+        "[run] finetune.tuned 400/10000 steps (4%) 2.0s, 200/s, ETA 48.0s",
+        "[run] finetune.tuned 800/10000 steps (8%) 4.0s, 200/s, ETA 46.0s",
+        "[run] finetune.tuned 1200/10000 steps (12%) 6.0s, 200/s, ETA 44.0s",
+        "[run] finetune.tuned 1600/10000 steps (16%) 8.0s, 200/s, ETA 42.0s",
+        "[run] finetune.tuned 2000/10000 steps (20%) 10.0s, 200/s, ETA 40.0s",
     ]
 
 
@@ -113,7 +114,7 @@ def test_plain_notes_are_throttled_and_progress_lines_carry_the_latest():
         "[run] finetune.tuned: loss 2.00",
         "[run] finetune.tuned: loss 1.60",
         "[run] finetune.tuned: loss 1.20",
-        "[run] finetune.tuned 1/4 epochs (25%) 5.0s: loss 1.10",
+        "[run] finetune.tuned 1/4 epochs (25%) 5.0s, 0.2/s, ETA 15.0s: loss 1.10",
     ]
 
 
@@ -320,3 +321,79 @@ def test_without_rich_auto_falls_back_to_plain_and_rich_mode_explains(monkeypatc
     assert isinstance(make_progress(_Terminal()), PlainProgress)
     with pytest.raises(ImportError, match=r"pip install 'ragdsl\[run\]'"):
         make_progress(_Terminal(), mode="rich")
+
+
+# ------------------------------------------------------------------------------------- rate and ETA
+
+
+def test_progress_lines_show_rate_and_eta():
+    clock, out = FakeClock(), io.StringIO()
+    progress = PlainProgress(out, clock=clock, interval=1000.0)
+    progress.started("rag.e.qwen", total=500, unit="questions")
+    for _ in range(125):
+        clock.tick(8.0)
+        progress.advance("rag.e.qwen")
+    assert out.getvalue().splitlines()[-1] == \
+        "[run] rag.e.qwen 125/500 questions (25%) 16m40s, 0.125/s, ETA 50m00s"
+
+
+def test_resumed_units_count_toward_progress_but_not_the_rate():
+    clock, out = FakeClock(), io.StringIO()
+    progress = PlainProgress(out, clock=clock, interval=1000.0)
+    progress.started("rag.e.qwen", total=100, unit="questions")
+    progress.resumed("rag.e.qwen", 40)  # finished by an earlier run: no rate yet
+    assert out.getvalue().splitlines()[-1] == "[run] rag.e.qwen 40/100 questions (40%) 0.0s"
+    clock.tick(10.0)
+    progress.advance("rag.e.qwen", 20)  # 20 in 10 s: 2/s, 40 left
+    assert out.getvalue().splitlines()[-1] == "[run] rag.e.qwen 60/100 questions (60%) 10.0s, 2/s, ETA 20.0s"
+
+
+def test_a_new_phase_restarts_the_rate():
+    clock, out = FakeClock(), io.StringIO()
+    progress = PlainProgress(out, clock=clock, interval=1000.0)
+    progress.started("evaluate.e", total=4, unit="answers")
+    clock.tick(100.0)
+    progress.advance("evaluate.e", 4)
+    progress.started("evaluate.e", total=10, unit="judgments")  # a slower phase starts from 0
+    progress.resumed("evaluate.e", 5)
+    clock.tick(6.0)
+    progress.advance("evaluate.e", 3)
+    assert out.getvalue().splitlines()[-1] == "[run] evaluate.e 8/10 judgments (80%) 1m46s, 0.5/s, ETA 4.0s"
+
+
+def test_nodes_without_a_total_show_no_eta():
+    clock, out = FakeClock(), io.StringIO()
+    progress = PlainProgress(out, clock=clock, interval=1.0)
+    progress.started("corpus.docs", unit="documents")
+    clock.tick(2.0)
+    progress.advance("corpus.docs", 10)
+    assert out.getvalue().splitlines()[-1] == "[run] corpus.docs 10 documents 2.0s"
+
+
+@pytest.mark.parametrize(("rate", "text"), [
+    (1234.5, "1234/s"), (100.0, "100/s"), (99.96, "100/s"), (12.5, "12.5/s"), (2.0, "2/s"), (0.1266, "0.127/s"),
+    (0.0042, "0.0042/s"), (0.00001234, "0.0000123/s"),
+])
+def test_format_rate(rate, text):
+    assert format_rate(rate) == text
+
+
+def test_rich_mode_shows_rate_and_eta():
+    clock, buffer = FakeClock(), io.StringIO()
+    progress = RichProgress(clock=clock, console=_console(buffer))
+    progress.started("rag.e.qwen", total=400, unit="questions")
+    progress.resumed("rag.e.qwen", 100)
+    clock.tick(50.0)
+    progress.advance("rag.e.qwen", 100)
+    progress._bars.refresh()
+    assert "200/400 questions (50%)" in buffer.getvalue() and "2/s, ETA 1m40s" in buffer.getvalue()
+    progress.close()
+
+
+def test_every_display_takes_resumed():
+    for progress in (QuietProgress(), PlainProgress(io.StringIO()), RichProgress(console=_console(io.StringIO()))):
+        progress.started("index.idx", total=10, unit="passages")
+        progress.resumed("index.idx", 4)
+        progress.finished("index.idx", "done", 1.0)
+        progress.close()
+        assert "index.idx  done" in progress.summary()

@@ -118,7 +118,7 @@ class NodeContext:
     def resumed(self, n: int) -> None:
         """Count `n` units finished by an earlier run (read from the checkpoint, not computed now)."""
         if n:
-            self.progress.advance(self.node.id, n)
+            self.progress.resumed(self.node.id, n)
 
     def note(self, text: str) -> None:
         self.progress.note(self.node.id, text)

@@ -11,13 +11,18 @@ Plain lines, in order of events:
 
     [plan] 3 nodes: 2 run, 1 cached
     [run] index.biomed_idx started (400 passages)
-    [run] index.biomed_idx 100/400 passages (25%) 1.0s
+    [run] index.biomed_idx 100/400 passages (25%) 1.0s, 100/s, ETA 3.0s
     [run] finetune.tuned: loading weights
     [done] index.biomed_idx 3.2s
     [failed] evaluate.compare 0.4s: KeyError: 'f1'
 
 Progress lines are throttled per node: one at each quarter of the total, and
 otherwise at most one per `interval` seconds; notes likewise.
+
+A node with a total shows its rate (units per second since its current phase
+began) and the time left at that rate (ETA). Units a runner reports with
+`resumed(node_id, n)` (finished by an earlier run, read from a checkpoint)
+count toward the total but not toward the rate.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ class Progress(Protocol):
 
     def advance(self, node_id: str, n: int = 1) -> None: ...
 
+    def resumed(self, node_id: str, n: int) -> None:
+        """Count `n` units finished by an earlier run (from a checkpoint): progress, but not the rate."""
+
     def note(self, node_id: str, text: str) -> None: ...
 
     def finished(self, node_id: str, status: str, seconds: float, detail: str = "") -> None: ...
@@ -70,11 +78,26 @@ class _Node:
     last_line_at: float = 0.0  # plain mode throttling
     last_quarter: int = 0
     last_note_at: float | None = None
+    phase_at: float = 0.0  # when the current phase (count from 0) began: the rate's clock
+    resumed: int = 0  # units of this phase finished by an earlier run: not part of the rate
 
     def count(self) -> str:
         if self.total:
             return f"{self.completed}/{self.total} {self.unit}".rstrip() + f" ({100 * self.completed // self.total}%)"
         return f"{self.completed} {self.unit}".rstrip()
+
+    def rate(self, now: float) -> float | None:
+        """Units per second worked in this run since the phase began; None before any."""
+        worked, elapsed = self.completed - self.resumed, now - self.phase_at
+        return worked / elapsed if worked > 0 and elapsed > 0 else None
+
+    def speed(self, now: float) -> str:
+        """`0.13/s, ETA 48m00s` for a node with a total, once it has a rate; else ""."""
+        rate = self.rate(now)
+        if not self.total or rate is None:
+            return ""
+        left = max(0, self.total - self.completed)
+        return f"{format_rate(rate)}, ETA {format_seconds(left / rate)}"
 
 
 class QuietProgress:
@@ -102,15 +125,24 @@ class QuietProgress:
                 node.status, node.started_at, node.seconds, node.detail = "running", now, None, ""
                 node.total, node.unit, node.note = total, unit, ""
                 node.completed, node.last_quarter, node.last_line_at, node.last_note_at = 0, 0, now, None
+                node.phase_at, node.resumed = now, 0
             elif total is not None:  # a new phase of a running node: count again from 0, old note gone
                 node.total, node.unit, node.note = total, unit or node.unit, ""
                 node.completed, node.last_quarter = 0, 0
+                node.phase_at, node.resumed = self._clock(), 0
             self._on_started(node, first)
 
     def advance(self, node_id: str, n: int = 1) -> None:
         with self._lock:
             node = self._running(node_id)
             node.completed += n
+            self._on_advance(node)
+
+    def resumed(self, node_id: str, n: int) -> None:
+        with self._lock:
+            node = self._running(node_id)
+            node.completed += n
+            node.resumed += n
             self._on_advance(node)
 
     def note(self, node_id: str, text: str) -> None:
@@ -204,7 +236,9 @@ class PlainProgress(QuietProgress):
     def _progress_line(self, node: _Node, now: float) -> None:
         node.last_line_at = now
         note = f": {node.note}" if node.note else ""
-        self._emit(f"[run] {node.node_id} {node.count()} {format_seconds(now - node.started_at)}{note}")
+        speed = node.speed(now)
+        speed = f", {speed}" if speed else ""
+        self._emit(f"[run] {node.node_id} {node.count()} {format_seconds(now - node.started_at)}{speed}{note}")
 
 
 class RichProgress(QuietProgress):
@@ -218,7 +252,7 @@ class RichProgress(QuietProgress):
         super().__init__(clock=clock)
         self._console = console if console is not None else Console(file=stream or sys.stderr)
         self._bars = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
-                              TimeElapsedColumn(), TextColumn("{task.fields[note]}"),
+                              TimeElapsedColumn(), TextColumn("{task.fields[speed]}"), TextColumn("{task.fields[note]}"),
                               console=self._console, get_time=clock, transient=True)
         self._tasks: dict[str, Any] = {}
         self._bars.start()
@@ -235,12 +269,14 @@ class RichProgress(QuietProgress):
         task = self._tasks.get(node.node_id)
         if task is None:
             self._tasks[node.node_id] = self._bars.add_task(node.node_id, total=node.total, count=node.count(),
-                                                            note="")
+                                                            speed="", note="")
         else:
-            self._bars.update(task, total=node.total, completed=node.completed, count=node.count(), note=node.note)
+            self._bars.update(task, total=node.total, completed=node.completed, count=node.count(),
+                              speed=node.speed(self._clock()), note=node.note)
 
     def _on_advance(self, node: _Node) -> None:
-        self._bars.update(self._tasks[node.node_id], completed=node.completed, count=node.count())
+        self._bars.update(self._tasks[node.node_id], completed=node.completed, count=node.count(),
+                          speed=node.speed(self._clock()))
 
     def _on_note(self, node: _Node) -> None:
         self._bars.update(self._tasks[node.node_id], note=node.note)
@@ -322,6 +358,16 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: C
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def format_rate(per_second: float) -> str:
+    """`120/s`, `12.5/s`, `0.13/s`, `0.0042/s`: about three significant digits."""
+    if per_second >= 99.5:
+        return f"{per_second:.0f}/s"
+    text = f"{per_second:.3g}"
+    if "e" in text:  # slower than one unit in 10,000 s
+        text = f"{per_second:.7f}".rstrip("0").rstrip(".") or "0"
+    return f"{text}/s"
 
 
 def format_seconds(seconds: float | None) -> str:

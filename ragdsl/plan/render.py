@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 
+from ragdsl.plan.cost import PlanCost, estimate_plan
 from ragdsl.plan.fingerprint import IDENTITY_PREFIXES
 from ragdsl.plan.planner import CACHED, REUSE, RUN, Plan
 
 PLAN_FORMAT = "ragdsl.plan/1"
 
 
-def to_json(plan: Plan) -> str:
-    return json.dumps(plan_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def to_json(plan: Plan, *, cost: PlanCost | None = None) -> str:
+    return json.dumps(plan_dict(plan, cost=cost), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def plan_dict(plan: Plan) -> dict:
+def plan_dict(plan: Plan, *, cost: PlanCost | None = None) -> dict:
+    """The plan as JSON data; `cost` (ragdsl.plan.cost.estimate_plan) is estimated with default and cached
+    rates and no store when not given."""
+    cost = cost if cost is not None else estimate_plan(plan)
     return {
         "format": PLAN_FORMAT,
         "spec": plan.spec,
@@ -42,10 +46,11 @@ def plan_dict(plan: Plan) -> dict:
                 "weights": [{"use": w.use, "reference": w.reference, "source": w.locator,
                              "identity": w.identity, "status": w.status} for w in a.node.weights],
                 "source": {"file": a.node.span.file, "line": a.node.span.line, "col": a.node.span.col},
+                "cost": cost[a.node.id].to_json(),
             }
             for a in plan.actions
         ],
-        "summary": summary_dict(plan),
+        "summary": {**summary_dict(plan), "estimate": cost.summary_json()},
     }
 
 
@@ -67,7 +72,11 @@ def summary_line(plan: Plan) -> str:
     return f"{s['nodes']} nodes: {s['run']} to run" + (f" ({why})" if why else "") + reuse + f", {s['cached']} cached"
 
 
-def to_text(plan: Plan, *, verbose: bool = True) -> str:
+def to_text(plan: Plan, *, verbose: bool = True, cost: PlanCost | None = None) -> str:
+    """The plan for people; verbose, each node that runs has a `cost` line and the plan ends with the estimate
+    (`cost`, from ragdsl.plan.cost.estimate_plan, is estimated without a store when not given)."""
+    if verbose and cost is None:
+        cost = estimate_plan(plan)
     head = f"Plan for {plan.spec}"
     if plan.experiment:
         head += f" (experiment {plan.experiment}, seed {plan.seed})"
@@ -103,10 +112,14 @@ def to_text(plan: Plan, *, verbose: bool = True) -> str:
             lines.append("    haystack " + "\n             ".join(a.node.pipeline.render()))
         if a.node.kind == "finetune":
             lines.append("    training " + _training_estimate(a.node, nodes))
+        if a.op == RUN and cost is not None:
+            lines.append("    cost " + cost[a.node.id].text(cost.device))
         if a.node.inputs:
             lines.append("    inputs " + ", ".join(_input_text(i.role, i.node) for i in a.node.inputs))
     lines.append("")
     lines.append(summary_line(plan))
+    if plan.to_run and cost is not None and verbose:  # --brief stays one line per node and the summary
+        lines.append(cost.total_line())
     return "\n".join(lines) + "\n"
 
 
