@@ -285,3 +285,38 @@ def test_a_second_save_replaces_the_first(tmp_path):
     index_documents(smaller, [Passage("only", "just one passage")], None)
     backend().save(smaller, tmp_path)
     assert [d.id for d in backend().load(tmp_path).filter_documents()] == ["only"]
+
+
+@pytest.mark.parametrize("layout", ["mean", "cls+mean", "dense", "normalized dense"])
+def test_the_declared_embedding_size_is_the_one_the_model_produces(tmp_path, layout):
+    """embedding_dimension reads the size from the saved module configs (no model load); it must
+    agree with what sentence-transformers produces for each module layout."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from test_lower_haystack import _tiny_bert_config, _wordpiece_tokenizer
+    from transformers import BertModel
+
+    from ragdsl.backends.indexing import _declared_dimension
+
+    tokenizer = _wordpiece_tokenizer()
+    torch.manual_seed(0)
+    BertModel(_tiny_bert_config(tokenizer)).save_pretrained(tmp_path / "bert")
+    tokenizer.save_pretrained(tmp_path / "bert")
+    pooling = models.Pooling(32, "mean") if layout != "cls+mean" else models.Pooling(
+        32, pooling_mode_cls_token=True, pooling_mode_mean_tokens=True)
+    modules = [models.Transformer(str(tmp_path / "bert")), pooling]
+    if "dense" in layout:
+        modules.append(models.Dense(32, 12))
+    if layout.startswith("normalized"):
+        modules.append(models.Normalize())
+    SentenceTransformer(modules=modules).save(str(tmp_path / "st"))
+    produced = len(SentenceTransformer(str(tmp_path / "st"), device="cpu").encode("a sentence"))
+    assert _declared_dimension(tmp_path / "st") == produced
+
+
+def test_an_unknown_module_layout_falls_back_to_loading(tmp_path):
+    from ragdsl.backends.indexing import _declared_dimension
+
+    (tmp_path / "modules.json").write_text('[{"idx": 0, "name": "0", "path": "", "type": "my.Custom"}]')
+    assert _declared_dimension(tmp_path) is None
+    assert _declared_dimension(tmp_path / "missing") is None

@@ -122,7 +122,11 @@ def decode_vector(text: str) -> list[float]:
 
 
 def embedding_dimension(embedder_folder: str | Path, device: str | None = None) -> int:
-    """The size of the vectors a sentence-transformers model produces (loads the model)."""
+    """The size of the vectors a sentence-transformers model produces: read from its saved module
+    configs where they say (Transformer, Pooling, Dense, Normalize), else by loading the model."""
+    declared = _declared_dimension(Path(embedder_folder))
+    if declared is not None:
+        return declared
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(embedder_folder), device=device or "cpu")
@@ -130,6 +134,38 @@ def embedding_dimension(embedder_folder: str | Path, device: str | None = None) 
     if dim is None:  # models without a declared size: measure one
         dim = len(model.encode("dimension"))
     return int(dim)
+
+
+_DIMENSION_FREE = {"Transformer", "Normalize"}  # modules that do not set the output size
+
+
+def _declared_dimension(folder: Path) -> int | None:
+    """The output size from modules.json and the Pooling/Dense configs, or None when unsure (the model
+    is loaded then): loading it only for its size costs seconds per dense index."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        size = None
+        for module in modules:
+            kind = str(module["type"]).rpartition(".")[2]
+            config = folder / module.get("path", "") / "config.json"
+            if kind in _DIMENSION_FREE:
+                continue
+            if kind == "Pooling":  # one vector per pooling mode, concatenated
+                found = json.loads(config.read_text(encoding="utf-8"))
+                if "pooling_mode" in found:  # sentence-transformers 5: `embedding_dimension`, mode(s) by name
+                    mode = found["pooling_mode"]
+                    modes = len(mode) if isinstance(mode, list) else 1
+                    size = int(found["embedding_dimension"]) * modes
+                else:
+                    modes = sum(bool(v) for k, v in found.items() if k.startswith("pooling_mode_"))
+                    size = int(found["word_embedding_dimension"]) * max(1, modes)
+            elif kind == "Dense":
+                size = int(json.loads(config.read_text(encoding="utf-8"))["out_features"])
+            else:
+                return None
+        return size
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _document_embedder(folder: str | Path, batch_size: int, device: str | None) -> Any:
