@@ -34,8 +34,7 @@ import ragdsl  # noqa: E402
 
 QUESTIONS = 40
 PASSAGES = 64
-WORDS = ("insulin pancreas liver heart lung kidney cell protein enzyme blood oxygen virus bacteria gene "
-         "hormone muscle bone brain nerve skin vitamin iron calcium sugar fat water acid membrane").split()
+WORDS = ["insulin", "pancreas", "liver", "heart", "lung", "kidney", "cell", "protein", "enzyme", "blood", "oxygen", "virus", "bacteria", "gene", "hormone", "muscle", "bone", "brain", "nerve", "skin", "vitamin", "iron", "calcium", "sugar", "fat", "water", "acid", "membrane"]
 
 SPEC = """\
 experiment resume {

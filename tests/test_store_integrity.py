@@ -186,7 +186,7 @@ def test_a_malformed_node_record_only_loses_the_why(ran, project, content):
         path.write_text(content)
     assert planned_runs(project) == {}, "results are keyed by fingerprint: all still cached"
     found = verify(project, "--repair")
-    assert found.exit_code == 0 and f"repaired: node record" in found.stdout
+    assert found.exit_code == 0 and "repaired: node record" in found.stdout
     assert not list((store(project) / "nodes").glob("*.json"))
 
 

@@ -29,8 +29,8 @@ No heavy import here: the dry run reads this file.
 from __future__ import annotations
 
 import glob
-import os
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
