@@ -301,3 +301,30 @@ def test_a_finetune_node_killed_with_sigkill_resumes_to_the_same_adapter(base, t
     (first,), (again,) = (list((r / ".ragdsl" / "artifacts").glob("*/*/adapter")) for r in (whole, root))
     assert (again / "adapter_model.safetensors").read_bytes() == (first / "adapter_model.safetensors").read_bytes()
     assert (again.parent / "loss.jsonl").read_text() == (first.parent / "loss.jsonl").read_text()
+
+
+def test_saved_adapter_config_does_not_depend_on_the_hash_seed(base, tmp_path):
+    """peft keeps target_modules in a set: two processes with other PYTHONHASHSEEDs must still write
+    the same adapter_config.json."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json; from pathlib import Path\n"
+        "from peft import LoraConfig, get_peft_model\n"
+        "from transformers import AutoModelForCausalLM\n"
+        "from ragdsl.finetune.weights import save\n"
+        "model = get_peft_model(AutoModelForCausalLM.from_pretrained(sys.argv[1]), LoraConfig(r=2, "
+        "target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj', 'gate_proj']))\n"
+        "save(model, None, Path(sys.argv[2]), 'adapter', 'base')\n")
+    import ragdsl
+    written = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(Path(ragdsl.__file__).resolve().parents[1])}
+        done = subprocess.run([sys.executable, "-c", script, str(base), str(out)], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        written.append((out / "adapter" / "adapter_config.json").read_bytes())
+    assert written[0] == written[1] == written[2]
+    assert json.loads(written[0])["target_modules"] == sorted(json.loads(written[0])["target_modules"])

@@ -105,6 +105,17 @@ def add_trainable(model: Any, method: Method, placement: Placement, seed: int) -
         return get_peft_model(model, config), targets
 
 
+def _sort_target_modules(path: Path) -> None:
+    """peft writes `target_modules` from a set, in an order that follows the process's string hash
+    seed: sorted, the same adapter gives the same bytes in every process."""
+    import json
+
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def save(model: Any, tokenizer: Any, folder: Path, kind: str, base_name: str) -> None:
     """`adapter/` (peft) or `model/` (full weights in fp32 with the tokenizer) under `folder`."""
     import torch
@@ -116,6 +127,7 @@ def save(model: Any, tokenizer: Any, folder: Path, kind: str, base_name: str) ->
             config.base_model_name_or_path = base_name
         # Embeddings are never trained here; "auto" would look the base up by name (on the hub).
         model.save_pretrained(str(folder / "adapter"), save_embedding_layers=False)
+        _sort_target_modules(folder / "adapter" / "adapter_config.json")
         return
     if hasattr(model, "merge_and_unload"):  # an adapter trained on a merged base: merge in fp32
         model = model.to(torch.float32).merge_and_unload()
