@@ -673,8 +673,9 @@ def main(argv: list[str] | None = None) -> int:
         print(cost_table(results))
         for r in results:
             if r.differing:
-                what = "differ from" if real_differences(r.differing) else "are byte-identical, apart from"
-                print(f"\n{r.kind}: resumed artifacts {what} the uninterrupted run's: {', '.join(r.differing)}")
+                what = ("differ from the uninterrupted run's" if real_differences(r.differing)
+                        else "are byte-identical to the uninterrupted run's, apart from")
+                print(f"\n{r.kind}: resumed artifacts {what}: {', '.join(r.differing)}")
                 if not real_differences(r.differing):
                     print("  (peft writes target_modules from a set, in the order of the process's string hash "
                           "seed: two uninterrupted runs differ there too)")
