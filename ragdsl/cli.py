@@ -11,7 +11,7 @@ import contextvars
 import functools
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -23,17 +23,18 @@ from ragdsl.diagnostics import Diagnostic, render, summary
 _handle_errors = handle_errors()
 
 
-def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
-    """Folders stand for every .rag file below them (sorted); files are taken as given."""
-    out: list[Path] = []
+def _spec_files(paths: tuple[Path, ...]) -> list[tuple[Path, Path | None]]:
+    """Folders stand for every .rag file below them (sorted), each with the folder as its project root
+    (a folder named on the command line is one project); files are taken as given, with no root."""
+    out: list[tuple[Path, Path | None]] = []
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*.rag") if p.is_file())
             if not found:
                 raise UserError(f"no .rag files in folder '{path.as_posix()}'")
-            out += found
+            out += [(spec, path) for spec in found]
         else:
-            out.append(path)
+            out.append((path, None))
     return out
 
 
@@ -53,15 +54,34 @@ class Overrides:
 
     sets: tuple[str, ...] = ()
     profiles: tuple[Path, ...] = ()
+    root: Path | None = None  # where the spec may read (ragdsl.access)
+    allow_read: tuple[Path, ...] = ()
+
+    @property
+    def grants(self):
+        from ragdsl.access import ReadGrants
+
+        return ReadGrants(self.root, self.allow_read)
 
 
 def _set_option(command):
-    """--profile FILE and --set KIND.NAME.PARAM=VALUE, passed on as one `overrides` argument."""
+    """--profile FILE, --set KIND.NAME.PARAM=VALUE, --root DIR and --allow-read PATH, passed on as one
+    `overrides` argument."""
 
     @functools.wraps(command)
-    def with_overrides(*args, sets: tuple[str, ...], profiles: tuple[Path, ...], **kwargs):
-        return command(*args, overrides=Overrides(tuple(sets), tuple(profiles)), **kwargs)
+    def with_overrides(*args, sets: tuple[str, ...], profiles: tuple[Path, ...], root: Path | None,
+                       allow_read: tuple[Path, ...], **kwargs):
+        return command(*args, overrides=Overrides(tuple(sets), tuple(profiles), root, tuple(allow_read)), **kwargs)
 
+    with_overrides = click.option(
+        "--allow-read", "allow_read", multiple=True, metavar="PATH",
+        type=click.Path(path_type=Path, exists=True),
+        help="Let the spec read this folder or file outside its project (repeatable; also $RAGDSL_ALLOW_READ).",
+    )(with_overrides)
+    with_overrides = click.option(
+        "--root", "root", default=None, metavar="DIR", type=click.Path(path_type=Path, exists=True, file_okay=False),
+        help="The project folder the spec may read in (default: the spec's folder, or its experiment's `root`).",
+    )(with_overrides)
     with_overrides = click.option(
         "--set", "sets", multiple=True, metavar="KIND.NAME.PARAM=VALUE",
         help="Override a parameter, e.g. --set finetune.tuned.epochs=3 (repeatable; after --profile).")(with_overrides)
@@ -106,8 +126,9 @@ def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool)
 
     failed = False
     everything: list[Diagnostic] = []
-    for spec in _spec_files(specs):
-        checked = check_spec(spec, overrides.sets, overrides.profiles)
+    for spec, folder in _spec_files(specs):
+        grants = overrides.grants if overrides.root or folder is None else replace(overrides.grants, root=folder)
+        checked = check_spec(spec, overrides.sets, overrides.profiles, grants)
         diagnostics = list(checked.diagnostics)
         if online and checked.ok:
             from ragdsl.backends.online import check_stores
@@ -140,7 +161,7 @@ def fmt(specs: tuple[Path, ...], check_only: bool, show_diff: bool) -> None:
 
     changed: list[Path] = []
     broken = 0
-    files = _spec_files(specs)
+    files = [spec for spec, _ in _spec_files(specs)]
     for spec in files:
         result = format_file(spec)
         if result.diagnostics:
@@ -166,7 +187,8 @@ def _compile(spec: Path, overrides: Overrides, store_dir: Path | None):
     from ragdsl.compiler import compile_spec
     from ragdsl.execute.store import Store
 
-    compilation = compile_spec(spec, overrides.sets, Store(store_dir), profiles=overrides.profiles)
+    compilation = compile_spec(spec, overrides.sets, Store(store_dir), profiles=overrides.profiles,
+                               grants=overrides.grants)
     _emit_diagnostics(compilation.diagnostics, compilation.checked.sources())
     if not compilation.ok:
         click.echo(f"{spec.as_posix()}: {summary(compilation.diagnostics)}; nothing planned", err=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragdsl.access import ReadGrants
 from ragdsl.diagnostics import Diagnostic
 from ragdsl.execute.store import Store
 from ragdsl.ir.expand import expand, experiment_seed
@@ -36,8 +37,9 @@ class Compilation:
 
 
 def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
-                 store: Store | None = None, profiles: list[Path] | tuple[Path, ...] = ()) -> Compilation:
-    checked = check_spec(path, overrides, profiles)
+                 store: Store | None = None, profiles: list[Path] | tuple[Path, ...] = (),
+                 grants: ReadGrants | None = None) -> Compilation:
+    checked = check_spec(path, overrides, profiles, grants)
     if not checked.ok:
         return Compilation(checked)
     program = checked.program

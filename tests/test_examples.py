@@ -35,7 +35,7 @@ def in_experiments(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _plan(run_cli, spec: Path, store: Path, fmt: str = "json") -> str:
-    result = run_cli("compile", "--dry-run", _rel(spec), "--format", fmt, "--store", store)
+    result = run_cli("compile", "--dry-run", "--root", ".", _rel(spec), "--format", fmt, "--store", store)
     assert result.exit_code == 0, result.stderr
     return result.stdout
 
@@ -55,7 +55,8 @@ def test_example_checks_without_diagnostics(spec: Path, run_cli, in_experiments)
 
 @pytest.mark.parametrize("spec", LIBRARIES, ids=lambda p: p.stem)
 def test_library_checks_on_its_own(spec: Path, run_cli, in_experiments) -> None:
-    result = run_cli("check", _rel(spec))
+    # Libraries read files beside their importers (../prompts): their project is experiments/.
+    result = run_cli("check", "--root", ".", _rel(spec))
     assert result.exit_code == 0, result.stderr
     codes = re.findall(r"^(?:error|warning)\[(\w+)\]", result.stderr, re.MULTILINE)
     assert set(codes) <= {"W101"}, result.stderr  # "never used": expected of a library

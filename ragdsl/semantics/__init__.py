@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from ragdsl.access import ReadGrants
 from ragdsl.diagnostics import Diagnostic, has_errors, sort_key
 from ragdsl.semantics.check import Resolution, check_program
 from ragdsl.semantics.overrides import apply_overrides
@@ -30,9 +31,12 @@ class CheckedSpec:
 
 
 def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
-               profiles: list[Path] | tuple[Path, ...] = ()) -> CheckedSpec:
-    """Load, override and check a spec; every phase's errors are collected before stopping."""
-    program, diagnostics = load_program(Path(path))
+               profiles: list[Path] | tuple[Path, ...] = (), grants: ReadGrants | None = None) -> CheckedSpec:
+    """Load, override and check a spec; every phase's errors are collected before stopping.
+
+    The spec reads only inside its project and what `grants` allow (see ragdsl.access).
+    """
+    program, diagnostics = load_program(Path(path), grants)
     if program is None:
         return CheckedSpec(None, diagnostics=sorted(diagnostics, key=sort_key))
     if program.root.display not in program.modules or has_errors(diagnostics):

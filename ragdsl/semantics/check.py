@@ -9,12 +9,14 @@ resolving again. Cross-declaration rules live in `rules.py`.
 from __future__ import annotations
 
 import glob as globlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragdsl.access import files_below
 from ragdsl.diagnostics import Diagnostic, Span, error, warning
 from ragdsl.semantics import schema
-from ragdsl.semantics.program import DeclKey, Program
+from ragdsl.semantics.program import DeclKey, Program, outside_project
 from ragdsl.semantics.types import (
     AnyOfT,
     BoolT,
@@ -264,6 +266,9 @@ class Checker:
         if t.nonempty and not expr.value.strip():
             self.err("E401", "empty string", expr.span, help="give a value, or leave the parameter out")
             return False
+        if t.local_ok and _local_path(expr.value):
+            local = Path(expr.value).expanduser().absolute()
+            return self.readable([local], expr, local)
         return True
 
     def check_SecretT(self, expr, t: SecretT, ctx, sweepable) -> bool:
@@ -308,8 +313,6 @@ class Checker:
         if not expr.value:
             self.err("E401", "empty path", expr.span, help="give a path relative to the spec file")
             return False
-        if not t.must_exist:
-            return True
         base = self.program.directory_of(expr.span)
         target = base / expr.value
         try:
@@ -318,10 +321,18 @@ class Checker:
             self.err("E601", "invalid path", expr.span, label=str(getattr(exc, "strerror", None) or exc)[:80],
                      help="give a path relative to the spec file")
             return False
+        # Where the path points is checked before whether it exists: a spec learns nothing outside its project.
+        if not self.readable([target], expr):
+            return False
+        if not t.must_exist:
+            return True
         if t.kind == "glob" and any(c in expr.value for c in "*?["):
-            if not globlib.glob(str(target), recursive=True):
+            matches = globlib.glob(str(target), recursive=True)
+            if not matches:
                 self.err("E601", f"no files match '{expr.value}'", expr.span, label="matches nothing",
                          help=f"patterns are relative to {_shown(base)}")
+                return False
+            if not self.readable([f for m in matches for f in files_below(Path(m))], expr):
                 return False
             self.resolution.paths[expr.span] = (target.resolve(), t.kind)
             return True
@@ -330,8 +341,21 @@ class Checker:
             self.err("E601", f"{'folder' if t.kind == 'dir' else 'file'} not found: '{expr.value}'", expr.span,
                      label="does not exist", help=_missing_path_help(target, base))
             return False
+        if t.kind != "file" and not self.readable(files_below(target), expr):
+            return False
         self.resolution.paths[expr.span] = (target.resolve(), t.kind)
         return True
+
+    def readable(self, paths, expr: ast.Str, named: Path | None = None) -> bool:
+        """Whether every one of `paths` (read for `expr`) lies where the spec may read; E605 if not."""
+        access = self.program.access
+        outside = access.refused(paths) if access is not None else None
+        if outside is None:
+            return True
+        named = named or self.program.directory_of(expr.span) / expr.value
+        link = None if os.path.realpath(outside) == os.path.realpath(named) else _shown(outside)
+        self.diagnostics.append(outside_project(expr.value, expr.span, access, "path", link))
+        return False
 
     def check_DeclRefT(self, expr, t: DeclRefT, ctx, sweepable) -> bool:
         if not isinstance(expr, ast.Ref):
@@ -677,6 +701,16 @@ def _shown(path: Path) -> str:
     from ragdsl.source import display_path
 
     return display_path(path)
+
+
+def _local_path(value: str) -> bool:
+    """Whether a hub id is read as a local path instead (the libraries check the disk first)."""
+    if value.startswith(("/", ".", "~")):
+        return True
+    try:
+        return Path(value).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _missing_path_help(target: Path, base: Path) -> str:

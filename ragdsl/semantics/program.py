@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ragdsl.access import ReadAccess, ReadGrants, project_root_problem
 from ragdsl.diagnostics import Diagnostic, Span, error, warning
 from ragdsl.source import SourceFile, display_path, read_source
 from ragdsl.suggest import did_you_mean
@@ -37,6 +38,7 @@ class Program:
     # The name each declaration goes by in node ids: the root's name for it if
     # the root can see it, else its own.
     names: dict[DeclKey, str] = field(default_factory=dict)
+    access: ReadAccess | None = None  # where the spec may read; set once the root spec is parsed
 
     def source_texts(self) -> dict[str, str]:
         return {k: v.text for k, v in self.sources.items()}
@@ -64,12 +66,12 @@ class Program:
         return next((d for d in module.decls if isinstance(d, ast.ExperimentDecl)), None)
 
 
-def load_program(path: Path) -> tuple[Program | None, list[Diagnostic]]:
+def load_program(path: Path, grants: ReadGrants | None = None) -> tuple[Program | None, list[Diagnostic]]:
     root, diagnostics = read_source(path)
     if root is None:
         return None, diagnostics
-    program = Program(root)
-    loader = _Loader(program)
+    program = Program(root, access=ReadAccess.build(root.directory, grants))
+    loader = _Loader(program, grants)
     loader.load(root, chain=())
     diagnostics = loader.diagnostics
     if root.display not in program.modules:
@@ -79,8 +81,9 @@ def load_program(path: Path) -> tuple[Program | None, list[Diagnostic]]:
 
 
 class _Loader:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, grants: ReadGrants | None):
         self.program = program
+        self.grants = grants
         self.diagnostics: list[Diagnostic] = []
         self.exports: dict[str, dict[str, DeclKey]] = {}
 
@@ -96,6 +99,8 @@ class _Loader:
             self.exports[source.display] = {}
             return {}
         self.program.modules[source.display] = module
+        if source is self.program.root and not (self.grants and self.grants.root):
+            self._project_root(module)
         scope: dict[str, DeclKey] = {}
         where: dict[str, Span] = {}
         for imp in module.imports:
@@ -114,6 +119,27 @@ class _Loader:
         self.exports[source.display] = scope
         return scope
 
+    def _project_root(self, module: ast.Module) -> None:
+        """`experiment x { root = ".." }`: a folder above the spec, holding a project marker, as the project."""
+        experiment = next((d for d in module.decls if isinstance(d, ast.ExperimentDecl)), None)
+        assign = experiment.get("root") if experiment else None
+        if assign is None or not isinstance(assign.value, ast.Str):
+            return  # a wrong type is reported by the checker
+        root = self.program.root
+        try:
+            folder = (root.directory / assign.value.value).resolve()
+            problem = project_root_problem(folder, root.directory)
+        except (OSError, ValueError) as exc:
+            problem = str(getattr(exc, "strerror", None) or exc)[:80]
+        if problem is None:
+            self.program.access = ReadAccess.build(folder, self.grants)
+            return
+        self.diagnostics.append(error(
+            "E607", f"'{assign.value.value}' cannot be this spec's project root", assign.value.span,
+            label=problem,
+            help="name a folder above the spec that holds .git or pyproject.toml, "
+                 "or give the root on the command line: --root DIR"))
+
     def _import(self, imp: ast.ImportDecl, importer: SourceFile, chain: tuple[str, ...],
                 scope: dict[str, DeclKey], where: dict[str, Span]) -> None:
         try:
@@ -123,6 +149,15 @@ class _Loader:
             self.diagnostics.append(error("E602", "invalid import path", imp.path_span,
                                           label=str(getattr(exc, "strerror", None) or exc)[:80],
                                           help="give a path to a .rag file, relative to this file"))
+            return
+        access = self.program.access
+        if access is not None and not access.permits(target):
+            self.diagnostics.append(outside_project(imp.path, imp.path_span, access, "import"))
+            return
+        if target.suffix != ".rag":
+            self.diagnostics.append(error(
+                "E606", f"'{imp.path}' is not a .rag spec", imp.path_span, label="only .rag files can be imported",
+                help="import a spec file whose name ends in .rag; data files are read by sources such as jsonl(...)"))
             return
         shown = display_path(target)
         if shown in chain:
@@ -159,7 +194,7 @@ class _Loader:
                 if key is None:
                     self.diagnostics.append(error(
                         "E604", f"'{imp.path}' declares no '{item.name}'", item.span,
-                        help=did_you_mean(item.name, exported) or f"it declares: {', '.join(sorted(exported))}"))
+                        help=did_you_mean(item.name, exported) or _declared(exported)))
                     continue
                 chosen.append((item.local, key))
                 spans[item.local] = item.span
@@ -169,6 +204,29 @@ class _Loader:
                 continue
             scope[name] = key
             where.setdefault(name, spans[name])
+
+
+def _declared(exported: dict[str, DeclKey]) -> str:
+    if not exported:
+        return "it declares nothing that can be imported"
+    names = sorted(exported)
+    shown = ", ".join(names[:20])
+    return f"it declares: {shown}" + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
+
+def outside_project(written: str, span: Span, access: ReadAccess, what: str, link: str | None = None) -> Diagnostic:
+    """E605: a path the spec may not read; the remedy is the runner's to give, on the command line."""
+    return error(
+        "E605", f"{what} '{written}' " + ("leads outside the project" if link else "is outside the project"), span,
+        label=f"the project is {_folder(access.project)}",
+        notes=[f"'{link}' is a link to a place outside the project"] if link else [],
+        help="a spec reads only inside its project: move the file into the project, or, if you trust "
+             "the spec, run with --allow-read DIR (or $RAGDSL_ALLOW_READ) or a wider project: --root DIR")
+
+
+def _folder(path: Path) -> str:
+    shown = display_path(path)
+    return "the current folder" if shown == "." else f"'{shown}'"
 
 
 def _duplicate(name: str, span: Span, first: Span) -> Diagnostic:

@@ -209,7 +209,7 @@ def _collection_sources(category: str, fields: tuple[ParamSpec, ...]) -> list[Ct
                   _p("titles", ListT(StrT()), "keep only passages of these articles", []))),
         CtorSpec("hf_dataset", category,
                  "a Hugging Face dataset (from the local datasets cache, or the hub where reachable)",
-                 (_p("dataset", StrT(), "the dataset id, e.g. rajpurkar/squad", required=True),
+                 (_p("dataset", StrT(local_ok=True), "the dataset id, e.g. rajpurkar/squad", required=True),
                   _p("split", StrT(), "the dataset split", "validation"),
                   _p("config", StrT(), "the dataset configuration name", None),
                   _p("revision", StrT(), "a branch, tag or commit to pin", None),
@@ -246,7 +246,7 @@ CONSTRUCTORS: tuple[CtorSpec, ...] = (
               _p("timeout", FloatT(min=0, min_exclusive=True), "request timeout in seconds", 30.0))),
     # where model weights come from
     CtorSpec("hf", "model_source", "a Hugging Face Hub model id",
-             (_p("id", StrT(), "the repository id, e.g. Qwen/Qwen2.5-0.5B-Instruct", required=True),
+             (_p("id", StrT(local_ok=True), "the repository id, e.g. Qwen/Qwen2.5-0.5B-Instruct", required=True),
               _p("revision", StrT(), "a branch, tag or commit to pin", None))),
     CtorSpec("local", "model_source", "a folder of weights saved with save_pretrained",
              (_p("path", PathT("dir"), "the folder, relative to the spec", required=True),)),
@@ -346,6 +346,9 @@ DECLARATIONS: tuple[DeclSpec, ...] = (
         _p("seed", SEED, "seed for every nondeterministic step (splits, sampling, training, generation)",
            0, sweepable=False),
         _p("description", StrT(), "one line shown at the top of plans and reports", None, sweepable=False),
+        _p("root", StrT(), "the project folder the spec may read in, a folder above the spec holding .git or "
+           "pyproject.toml (default: the spec's own folder; see docs/security.md)", None, sweepable=False,
+           omit_default=True),
     ), 'experiment fine_tuning_or_fine_failing { seed = 7 }'),
     DeclSpec("corpus", "Documents to retrieve from: read, optionally split into passages.", (
         _p("source", CtorT("corpus_source"), "where the documents come from", required=True),

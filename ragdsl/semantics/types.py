@@ -43,6 +43,7 @@ class FloatT(Type):
 class StrT(Type):
     env_ok: bool = False  # may be written env("NAME"), resolved at run time
     nonempty: bool = True
+    local_ok: bool = False  # a hub id that may also name a local path (from the working folder): confined
 
     def describe(self) -> str:
         return "a string"
