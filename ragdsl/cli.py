@@ -119,8 +119,10 @@ def cli() -> None:
               help="How diagnostics are printed (json: a list on stdout).")
 @click.option("--online", is_flag=True,
               help="Also contact each server-backed document store (Elasticsearch) the specs name.")
+@click.option("--data", "data", is_flag=True,
+              help="Also read every data source (files, named datasets) and report all data errors at once.")
 @_handle_errors
-def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool) -> None:
+def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool, data: bool) -> None:
     """Check specs for errors without planning or running anything."""
     from ragdsl.semantics import check_spec
 
@@ -138,12 +140,22 @@ def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool)
             if fmt == "text":
                 for answer in answered:
                     click.echo(f"{spec.as_posix()}: {answer.node}: {answer.line}")
+        read = ""
+        if data and not any(d.is_error for d in diagnostics):
+            from ragdsl.compiler import compile_spec
+            from ragdsl.data.validate import validate_data
+
+            compilation = compile_spec(spec, overrides.sets, None, profiles=overrides.profiles, grants=grants)
+            if compilation.graph is not None:
+                found = validate_data(compilation)
+                diagnostics += found.diagnostics
+                read = f"; {found.sources} data source{'s' if found.sources != 1 else ''} read"
         ok = not any(d.is_error for d in diagnostics)
         everything += diagnostics
         if fmt == "text":
             _emit_diagnostics(diagnostics, checked.sources())
             status = "ok" if ok else "failed"
-            click.echo(f"{spec.as_posix()}: {status} ({summary(diagnostics)})", err=not ok)
+            click.echo(f"{spec.as_posix()}: {status} ({summary(diagnostics)}{read})", err=not ok)
         failed |= not ok
     if fmt == "json":
         _emit_diagnostics(everything, {}, "json")
@@ -301,6 +313,17 @@ def run(spec: Path, jobs: int | None, heavy_jobs: int, keep_going: bool, progres
         click.echo(f"error: {' and '.join(what)} cannot be loaded here (see the warnings above); "
                    "nothing was run", err=True)
         sys.exit(EXIT_USER)
+    from ragdsl.data.validate import validate_data
+    from ragdsl.plan.planner import RUN
+
+    found = validate_data(compilation, {a.node.id for a in compilation.plan.actions if a.op == RUN})
+    if not found.ok:  # every data error of the sources about to be read, before any node runs
+        _emit_diagnostics(found.diagnostics, compilation.checked.sources())
+        if not keep_going:
+            click.echo(f"{spec.as_posix()}: {summary(found.diagnostics)} in the data; nothing was run", err=True)
+            sys.exit(EXIT_USER)
+        click.echo(f"{spec.as_posix()}: {summary(found.diagnostics)} in the data; --keep-going: running "
+                   "what does not read it", err=True)
     store = Store(store_dir)
     options = RunOptions(jobs=jobs, heavy_jobs=heavy_jobs, keep_going=keep_going, progress=progress_mode,
                          argv=_ARGV.get())

@@ -628,11 +628,14 @@ def _check_corpus_failure(root: Path, result: Invocation) -> None:
         assert f"[skipped] {node_id} " in result.stderr
 
 
-def test_a_malformed_corpus_line_fails_its_node_and_skips_its_dependents(broken_corpus, executed):
+def test_a_malformed_corpus_line_stops_the_run_before_any_node_starts(broken_corpus, executed):
     result = ragdsl_cli(broken_corpus, "run", "spec.rag", "--progress", "plain", "-j", "1")
-    _check_corpus_failure(broken_corpus, result)
-    assert executed == ["corpus.docs"], "nothing new starts after a failure"
-    assert set(node_statuses(broken_corpus, result.run_id).values()) == {"failed", "skipped"}
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "error[E610]: line 3 of data/passages.jsonl is not valid JSON" in result.stderr
+    assert "spec.rag: 1 error in the data; nothing was run" in result.stderr
+    assert executed == [], "the data is checked before any node runs"
+    assert not (broken_corpus / ".ragdsl" / "results").exists()
 
 
 def test_keep_going_runs_what_does_not_need_the_failed_node(broken_corpus, executed):

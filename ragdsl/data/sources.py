@@ -3,7 +3,8 @@
 `source` is {"call": name, "args": {...}} with every default filled in;
 `locate(path as written)` gives the absolute path. File sources are hashed by
 the compiler; the others (bigbench, hf_dataset) report a `source_identity`
-for fingerprints instead.
+for fingerprints instead. Given `on_error`, file sources pass every bad record
+to it instead of raising on the first (ragdsl.data.validate).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from ragdsl.data import bigbench, named
 from ragdsl.data.bigbench_sets import load_collection
 from ragdsl.data.errors import DataError
-from ragdsl.data.fields import Origin, Records, passages_from_records, questions_from_records
+from ragdsl.data.fields import OnError, Origin, Records, Tally, passages_from_records, questions_from_records
 from ragdsl.data.hf import dataset_name, field_args, hf_identity, hf_records
 from ragdsl.data.records import Passage, Question
 from ragdsl.data.squad import read_squad
@@ -47,56 +48,70 @@ def _call(source: Mapping) -> tuple[str, Mapping]:
     return call, args
 
 
-def _records(call: str, args: Mapping, locate: Locate) -> tuple[Records, Origin, Mapping]:
+def _records(call: str, args: Mapping, locate: Locate, on_error: OnError = None
+             ) -> tuple[Records, Origin, Mapping]:
     """The records of a tabular source, where they come from, and its field mappings."""
     if call == "hf_dataset":
         return hf_records(args), Origin(call, dataset_name(args)), field_args(args)
     shown = written_path(args)
     path = locate(shown)
     if call == "jsonl":
-        return jsonl_records(path, shown), Origin(call, shown), args
+        return jsonl_records(path, shown, on_error), Origin(call, shown), args
     if call == "csv":
-        return csv_records(path, shown, args.get("delimiter") or ","), Origin(call, shown), args
+        return csv_records(path, shown, args.get("delimiter") or ",", on_error), Origin(call, shown), args
     return parquet_records(path, shown), Origin(call, shown), args
 
 
-def _paired(call: str, args: Mapping, locate: Locate, cache: Path | None
+def _paired(call: str, args: Mapping, locate: Locate, cache: Path | None, on_error: OnError = None
             ) -> tuple[list[Passage] | None, list[Question]]:
     if call in NAMED:
         return named.load(call, args)
     if call == "squad":
         shown = written_path(args)
-        return read_squad(locate(shown), shown)
+        return read_squad(locate(shown), shown, on_error)
     return load_collection(args, cache)
 
 
-def read_corpus(source: Mapping, locate: Locate, cache: Path | None = None) -> list[Passage]:
-    call, args = _call(source)
-    if call in TABULAR:
-        records, origin, fields = _records(call, args, locate)
-        return passages_from_records(records, fields, origin)
-    if call in DOCUMENTS:
-        return read_text_files(written_path(args), locate, call)
-    passages = _paired(call, args, locate, cache)[0]
+def require_passages(source: Mapping, passages: list[Passage] | None) -> list[Passage]:
+    """A paired source's passages, or the error of a dataset that has none (closed book)."""
     if passages is None:
+        call, args = _call(source)
         name = named.dataset_name(call, args)
         raise DataError(f"dataset '{name}' has questions but no passages (closed book)",
                         "read its questions with a questions declaration, and a corpus from another source")
     return passages
 
 
-def read_questions(source: Mapping, locate: Locate, cache: Path | None = None) -> list[Question]:
+def require_questions(source: Mapping, questions: list[Question]) -> list[Question]:
+    """A paired source's questions, or the error of a source that holds none."""
+    if not questions:
+        raise DataError(f"{source.get('call')}(...) holds no questions", "check the file or the filters")
+    return questions
+
+
+def read_corpus(source: Mapping, locate: Locate, cache: Path | None = None, on_error: OnError = None
+                ) -> list[Passage]:
     call, args = _call(source)
     if call in TABULAR:
-        records, origin, fields = _records(call, args, locate)
-        return questions_from_records(records, fields, origin)
+        tally = Tally(on_error) if on_error is not None else None
+        records, origin, fields = _records(call, args, locate, tally)
+        return passages_from_records(records, fields, origin, tally)
+    if call in DOCUMENTS:
+        return read_text_files(written_path(args), locate, call, on_error)
+    return require_passages(source, _paired(call, args, locate, cache, on_error)[0])
+
+
+def read_questions(source: Mapping, locate: Locate, cache: Path | None = None, on_error: OnError = None
+                   ) -> list[Question]:
+    call, args = _call(source)
+    if call in TABULAR:
+        tally = Tally(on_error) if on_error is not None else None
+        records, origin, fields = _records(call, args, locate, tally)
+        return questions_from_records(records, fields, origin, tally)
     if call in DOCUMENTS:
         raise DataError(f"{call}(...) reads documents, not questions",
                         "read questions with jsonl, csv, parquet, squad, dataset, factbook, bigbench or hf_dataset")
-    questions = _paired(call, args, locate, cache)[1]
-    if not questions:
-        raise DataError(f"{call}(...) holds no questions", "check the file or the filters")
-    return questions
+    return require_questions(source, _paired(call, args, locate, cache, on_error)[1])
 
 
 def provides(source: Mapping) -> tuple[str, ...]:
@@ -113,15 +128,15 @@ def provides(source: Mapping) -> tuple[str, ...]:
     return ("questions",) if "question" in args or "answer" in args else ("corpus",)
 
 
-def read_source(source: Mapping, locate: Locate, cache: Path | None = None
+def read_source(source: Mapping, locate: Locate, cache: Path | None = None, on_error: OnError = None
                 ) -> tuple[list[Passage] | None, list[Question] | None]:
     """Everything a source yields, reading paired sources once."""
     call, args = _call(source)
     if call in (*PAIRED, *NAMED):
-        return _paired(call, args, locate, cache)
+        return _paired(call, args, locate, cache, on_error)
     if provides(source) == ("corpus",):
-        return read_corpus(source, locate, cache), None
-    return None, read_questions(source, locate, cache)
+        return read_corpus(source, locate, cache, on_error), None
+    return None, read_questions(source, locate, cache, on_error)
 
 
 def source_identity(source: Mapping) -> str | None:

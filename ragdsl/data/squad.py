@@ -5,6 +5,9 @@ BIG-bench sdist. Passages are the unique paragraphs (titled by their article);
 a question keeps every distinct gold answer and its paragraph as context.
 SQuAD 2.0's unanswerable questions (`is_impossible`) are left out: exact
 match and F1 need a gold answer.
+
+Given `on_error`, a bad question, paragraph or article is passed to it and
+left out instead of raising, so every one is reported (ragdsl.data.validate).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ragdsl.data.errors import DataError
+from ragdsl.data.fields import OnError, problem
 from ragdsl.data.records import Passage, Question, passage_id, question_id, unique_answers
 from ragdsl.data.tabular import decode_error, open_error
 
@@ -46,35 +50,53 @@ def title_of(article: Mapping, number: int) -> str:
     return title.strip() if isinstance(title, str) and title.strip() else f"article {number}"
 
 
-def read_squad(path: Path, shown: str) -> tuple[list[Passage], list[Question]]:
-    return parse_squad(articles(load_json(path, shown), shown), shown)
+def read_squad(path: Path, shown: str, on_error: OnError = None) -> tuple[list[Passage], list[Question]]:
+    return parse_squad(articles(load_json(path, shown), shown), shown, on_error=on_error)
 
 
-def parse_squad(items: list[Mapping], shown: str, extra: Mapping | None = None
+def parse_squad(items: list[Mapping], shown: str, extra: Mapping | None = None, on_error: OnError = None
                 ) -> tuple[list[Passage], list[Question]]:
     """Passages and questions of the given articles; `extra` is added to every record's meta."""
     extra = dict(extra or {})
     passages: dict[str, Passage] = {}
     questions: list[Question] = []
     seen: dict[str, str] = {}
+    problems = 0
     for a, article in enumerate(items, 1):
         title = title_of(article, a)
-        for p, paragraph in enumerate(_list(article, "paragraphs", f"article {a} ('{title}')", shown), 1):
+        try:
+            paragraphs = _list(article, "paragraphs", f"article {a} ('{title}')", shown)
+        except DataError as error:
+            problem(error, on_error)
+            problems += 1
+            continue
+        for p, paragraph in enumerate(paragraphs, 1):
             where = f"article {a} ('{title}'), paragraph {p}"
-            context = _string(paragraph, "context", where, shown)
+            try:
+                context = _string(paragraph, "context", where, shown)
+                qas = _list(paragraph, "qas", where, shown)
+            except DataError as error:
+                problem(error, on_error)
+                problems += 1
+                continue
             pid = passage_id(context)
             passages.setdefault(pid, Passage(pid, context, {"title": title, **extra}))
-            for q, qa in enumerate(_list(paragraph, "qas", where, shown), 1):
+            for q, qa in enumerate(qas, 1):
                 q_where = f"{where}, question {q}"
-                question = _question(qa, q_where, shown, context, {"title": title, "passage_id": pid, **extra})
+                try:
+                    question = _question(qa, q_where, shown, context, {"title": title, "passage_id": pid, **extra})
+                    if question is not None and question.id in seen:
+                        raise DataError(f"duplicate question id '{question.id}' in {q_where} of {shown} "
+                                        f"(first in {seen[question.id]})", "question ids must be unique")
+                except DataError as error:
+                    problem(error, on_error)
+                    problems += 1
+                    continue
                 if question is None:
                     continue
-                if question.id in seen:
-                    raise DataError(f"duplicate question id '{question.id}' in {q_where} of {shown} "
-                                    f"(first in {seen[question.id]})", "question ids must be unique")
                 seen[question.id] = q_where
                 questions.append(question)
-    if not passages:
+    if not passages and not problems:
         raise DataError(f"{shown} holds no paragraphs", _LAYOUT_HINT)
     return list(passages.values()), questions
 

@@ -3,6 +3,9 @@
 Each yields `(where, record)` pairs for ragdsl.data.fields, in file order;
 `where` is what a person needs to find the record ("line 12", "row 3 (line 4)").
 Unreadable files and malformed records raise DataError, never a traceback.
+Given `on_error`, a malformed record (a bad JSON line, a ragged CSV row) is
+passed to it instead and reading goes on (ragdsl.data.validate); a file that
+cannot be read on still raises.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ragdsl.data.errors import DataError
-from ragdsl.data.fields import Records
+from ragdsl.data.fields import OnError, Records, problem
 
 
 def open_error(exc: OSError, shown: str) -> DataError:
@@ -37,22 +40,23 @@ def read_text(path: Path, shown: str) -> str:
         raise decode_error(exc, shown) from None
 
 
-def jsonl_records(path: Path, shown: str) -> Records:
+def jsonl_records(path: Path, shown: str, on_error: OnError = None) -> Records:
     """One JSON object per line; blank lines are skipped."""
     try:
         handle = path.open("rb")  # decoded line by line, so a bad byte is reported on its own line
     except OSError as exc:
         raise open_error(exc, shown) from None
-    return _jsonl(handle, shown)
+    return _jsonl(handle, shown, on_error)
 
 
-def _jsonl(handle, shown: str) -> Iterator[tuple[str, dict]]:
+def _jsonl(handle, shown: str, on_error: OnError) -> Iterator[tuple[str, dict]]:
     with handle:
         for lineno, raw in enumerate(handle, 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise decode_error(exc, shown, f"line {lineno}") from None
+                problem(decode_error(exc, shown, f"line {lineno}"), on_error)
+                continue
             if lineno == 1:
                 line = line.removeprefix("\ufeff")
             if not line.strip():
@@ -60,16 +64,18 @@ def _jsonl(handle, shown: str) -> Iterator[tuple[str, dict]]:
             try:
                 record = json.loads(line)
             except ValueError as exc:
-                raise DataError(f"line {lineno} of {shown} is not valid JSON: {exc}",
-                                "each line must hold one complete JSON object") from None
+                problem(DataError(f"line {lineno} of {shown} is not valid JSON: {exc}",
+                                  "each line must hold one complete JSON object"), on_error)
+                continue
             if not isinstance(record, dict):
                 kind = "list" if isinstance(record, list) else type(record).__name__
-                raise DataError(f"line {lineno} of {shown} holds a JSON {kind}, not an object",
-                                'each line must be an object such as {"id": "1", "text": "..."}')
+                problem(DataError(f"line {lineno} of {shown} holds a JSON {kind}, not an object",
+                                  'each line must be an object such as {"id": "1", "text": "..."}'), on_error)
+                continue
             yield f"line {lineno}", record
 
 
-def csv_records(path: Path, shown: str, delimiter: str = ",") -> Records:
+def csv_records(path: Path, shown: str, delimiter: str = ",", on_error: OnError = None) -> Records:
     """A header row, then one record per row; empty cells count as absent."""
     if len(delimiter) != 1:
         raise DataError(f"delimiter {delimiter!r} for {shown} must be a single character",
@@ -78,10 +84,10 @@ def csv_records(path: Path, shown: str, delimiter: str = ",") -> Records:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise open_error(exc, shown) from None
-    return _csv(handle, shown, delimiter)
+    return _csv(handle, shown, delimiter, on_error)
 
 
-def _csv(handle, shown: str, delimiter: str) -> Iterator[tuple[str, dict]]:
+def _csv(handle, shown: str, delimiter: str, on_error: OnError) -> Iterator[tuple[str, dict]]:
     with handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
@@ -94,8 +100,9 @@ def _csv(handle, shown: str, delimiter: str) -> Iterator[tuple[str, dict]]:
                 if not any(c.strip() for c in cells):
                     continue
                 if len(cells) != len(header):
-                    raise DataError(f"{where} of {shown} has {len(cells)} cells but the header has "
-                                    f"{len(header)}", "quote cells that contain the delimiter")
+                    problem(DataError(f"{where} of {shown} has {len(cells)} cells but the header has "
+                                      f"{len(header)}", "quote cells that contain the delimiter"), on_error)
+                    continue
                 yield where, {name: cell for name, cell in zip(header, cells) if cell != ""}
         except csv.Error as exc:
             raise DataError(f"{shown} is not valid CSV (line {reader.line_num}): {exc}",

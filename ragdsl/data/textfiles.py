@@ -4,7 +4,8 @@
 hidden files and folders skipped) or a glob ("docs/**/*.md"). Files are read
 in sorted order; a document's id is its path relative to the folder (or to
 the glob's fixed prefix), its title the first Markdown heading or the file
-name. Whitespace-only files are skipped.
+name. Whitespace-only files are skipped. Given `on_error`, a file that cannot
+be read is passed to it and left out, so every one is reported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ragdsl.data.errors import DataError
+from ragdsl.data.fields import OnError, problem
 from ragdsl.data.records import Passage
 from ragdsl.data.tabular import read_text
 
@@ -27,19 +29,26 @@ _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _FRONT_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 
 
-def read_text_files(written: str, locate: Callable[[str], Path], kind: str) -> list[Passage]:
+def read_text_files(written: str, locate: Callable[[str], Path], kind: str, on_error: OnError = None
+                    ) -> list[Passage]:
     files, base = _files(written, locate(written), kind)
     passages = []
+    problems = 0
     for path in files:
         rel = path.relative_to(base).as_posix() if path != base else path.name
         shown = _join(written, rel) if path != base else written
-        raw = read_text(path, shown)
+        try:
+            raw = read_text(path, shown)
+        except DataError as error:
+            problem(error, on_error)
+            problems += 1
+            continue
         front, body = split_front_matter(raw) if kind == "markdown" else ("", raw)
         if not body.strip():
             continue
         title = (markdown_title(front, body) if kind == "markdown" else None) or path.stem
         passages.append(Passage(rel, body.strip(), {"title": title}))
-    if not passages:
+    if not passages and not problems:
         raise DataError(f"every file matched by '{written}' is empty", "point path at files with text")
     return passages
 
