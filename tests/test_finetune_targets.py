@@ -238,7 +238,8 @@ def test_a_template_error_fails_the_node_without_a_traceback(trained, tmp_path):
     _, _, weights, _ = trained
     spec = SPEC.replace('"target.jinja"', '"bad.jinja"')
     root = write_project(tmp_path / "p", weights, spec)
-    (root / "bad.jinja").write_text("{{ answer }}\n{{ answer.__class__ }}\n")
+    # A name built while rendering: only the sandbox at run time can refuse it (`check` catches the literal one).
+    (root / "bad.jinja").write_text("{{ answer }}\n{% set name = answer[:0] ~ '__class__' %}{{ answer | attr(name) }}\n")
     result = cli(root, "run", "spec.rag", "--progress", "plain")
     assert result.exit_code == 1
     assert "[failed] finetune.j" in result.output and "target template bad.jinja: sandbox refused it" in result.output

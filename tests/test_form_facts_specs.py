@@ -171,10 +171,12 @@ def run_tiny(tiny: Path, spec: Path, tmp_path: Path, monkeypatch):
     profile = tiny / f"{spec.stem}.set"
     profile.write_text(TINY[spec])
     store = tmp_path / "store"
-    result = _cli(ROOT, "run", str(spec), "--profile", str(profile), "--store", str(store), "--progress", "plain")
+    # The profile's model folder lies outside experiments/: allowed on the command line, as a user would.
+    result = _cli(ROOT, "run", str(spec), "--profile", str(profile), "--allow-read", str(tiny), "--store", str(store),
+                  "--progress", "plain")
     assert result.exit_code == 0, result.output + result.stderr
     plan = json.loads(_cli(ROOT, "compile", "--dry-run", "--format", "json", str(spec), "--profile", str(profile),
-                           "--store", str(store)).stdout)
+                           "--allow-read", str(tiny), "--store", str(store)).stdout)
     assert {n["action"] for n in plan["nodes"]} == {"cached"}  # a second run would recompute nothing
     return result, {n["id"]: store / "artifacts" / n["fingerprint"][:2] / n["fingerprint"] for n in plan["nodes"]}
 

@@ -11,12 +11,13 @@ keys and escapes `'`, `<`, `>` and `&` (`\u0027`), so a target renders exactly a
 the same expression renders in a few-shot prompt, and a form taught by examples
 and one taught by fine-tuning are the same bytes.
 
-Every error is a FinetuneError naming the template, raised before any weights load.
+Every error is a FinetuneError naming the template (and the template's line where
+Jinja2 knows it), raised before any weights load. `ragdsl check` finds syntax errors,
+unknown variables and plain sandbox violations earlier (ragdsl.semantics.templates).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,10 @@ from typing import Any
 from ragdsl.data import Question
 from ragdsl.data.evidence import evidence
 from ragdsl.finetune.errors import FinetuneError
+from ragdsl.lower.prompts import TARGET_VARIABLES, inline_name, template_problem
 
-TARGET_VARIABLES = ("answer", "answers", "question", "context", "evidence")
+__all__ = ["TARGET_VARIABLES", "Target", "render_targets", "target_from_format", "variables"]
+
 _VARIABLES_HINT = "a target template can use " + ", ".join(TARGET_VARIABLES)
 
 
@@ -45,9 +48,7 @@ def target_from_format(fmt: dict, locate: Callable[[str], Path]) -> Target | Non
         return None
     args = call.get("args") or {}
     if call["call"] == "inline":
-        text = args["text"]
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        return Target(f"inline({json.dumps(shown, ensure_ascii=False)})", text)
+        return Target(inline_name(args["text"]), args["text"])
     if call["call"] == "template":
         written = args["path"]["file"]
         try:
@@ -82,32 +83,18 @@ def render_targets(target: Target, questions: Sequence[Question]) -> list[str]:
     for question in questions:
         try:
             text = compiled.render(variables(question)).strip()
-        except TemplateError as exc:
-            raise FinetuneError(f"target template {target.name}: {_describe(exc)} (question {question.id})",
-                                _hint(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a user's expression can raise anything (e.g. "a" / 0)
-            raise FinetuneError(f"target template {target.name}: {type(exc).__name__}: {exc} "
-                                f"(question {question.id})",
-                                f"{_VARIABLES_HINT}; all are strings but answers, a list of strings") from None
+            problem = template_problem(exc)
+            if problem is None:
+                raise
+            where = f" at line {problem.line}" if problem.line is not None else ""
+            hint = _VARIABLES_HINT if isinstance(exc, TemplateError) else \
+                f"{_VARIABLES_HINT}; all are strings but answers, a list of strings"
+            raise FinetuneError(f"target template {target.name}: {problem.text} (question {question.id}){where}",
+                                problem.hint(hint)) from None
         if not text:
             raise FinetuneError(f"target template {target.name} renders an empty answer for question "
                                 f"{question.id}", "a training answer needs text; check the template's conditions")
         out.append(text)
     return out
 
-
-def _describe(exc: Exception) -> str:
-    from jinja2.exceptions import SecurityError
-
-    message = getattr(exc, "message", None) or str(exc)
-    return f"sandbox refused it: {message}" if isinstance(exc, SecurityError) else message
-
-
-def _hint(exc: Exception) -> str:
-    from jinja2.exceptions import SecurityError, UndefinedError
-
-    if isinstance(exc, SecurityError):
-        return "templates run in a sandbox without Python internals; use the variables and Jinja2 filters"
-    if isinstance(exc, UndefinedError):
-        return _VARIABLES_HINT
-    return "check the template against the Jinja2 documentation"

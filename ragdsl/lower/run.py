@@ -4,7 +4,10 @@ A Haystack pipeline answers one query per `run`. Retrieval is cheap per
 query, so `retrieve` runs the retrieval pipeline once per question.
 Generation is not: `generate` renders every prompt with the pipeline's own
 PromptBuilder and hands them to the generator together, so LocalGenerator
-can batch them (and a standard chat generator is called once per prompt).
+can batch them (and a standard chat generator is called once per prompt). A
+prompt template that fails while rendering raises Jinja2's own error (a
+SecurityError from the sandbox, say); `prompt_failure` turns it into a
+TemplateFailure naming the template and its line, for runners to report.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ragdsl.lower import spec as S
+from ragdsl.lower.prompts import (
+    EXAMPLES_VARIABLE,
+    PROMPT_VARIABLES,
+    TemplateFailure,
+    inline_name,
+    template_problem,
+)
 
 
 def retrieve(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str],
@@ -50,6 +60,21 @@ def render_prompts(pipeline: Any, spec: S.PipelineSpec, questions: Sequence[str]
             inputs["examples"] = chooser.run(question=q)["examples"]
         prompts.append(builder.run(**inputs)["prompt"])
     return prompts
+
+
+def prompt_failure(exc: BaseException, spec: S.PipelineSpec) -> TemplateFailure | None:
+    """A TemplateFailure naming the prompt template, its line and the problem, when `exc` (raised building the
+    pipeline or rendering its prompts, e.g. a jinja2 SecurityError) comes from the template; None otherwise."""
+    problem = template_problem(exc)
+    if problem is None:
+        return None
+    template = dict(spec.component(_name_of(spec, S.PROMPT_BUILDER)).params).get("template")
+    ref = S.reference_of(template)
+    name = (f"{ref[1]}()" if ref[0] == S.BUILTIN else ref[1]) if ref else inline_name(str(template))
+    where = f", line {problem.line}" if problem.line is not None else ""
+    return TemplateFailure(f"prompt template {name}{where}: {problem.text}",
+                           problem.hint("a prompt can use " + ", ".join(PROMPT_VARIABLES)
+                                        + f" and, with few-shot examples, {EXAMPLES_VARIABLE}"))
 
 
 def _examples_of(pipeline: Any, spec: S.PipelineSpec) -> Any:

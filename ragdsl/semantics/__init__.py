@@ -1,4 +1,4 @@
-"""Checking a loaded spec: name resolution, types, values and cross-declaration rules."""
+"""Checking a loaded spec: name resolution, types, values, cross-declaration rules and templates."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ragdsl.semantics.check import Resolution, check_program
 from ragdsl.semantics.overrides import apply_overrides
 from ragdsl.semantics.program import Program, load_program
 from ragdsl.semantics.rules import apply_rules
+from ragdsl.semantics.templates import check_templates
 
 
 @dataclass
@@ -21,13 +22,15 @@ class CheckedSpec:
     resolution: Resolution = field(default_factory=Resolution)
     decl_graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The template files the spec uses, by display path: shown by diagnostics, never loaded as specs.
+    templates: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.program is not None and not has_errors(self.diagnostics)
 
     def sources(self) -> dict[str, str]:
-        return self.program.source_texts() if self.program else {}
+        return {**self.templates, **self.program.source_texts()} if self.program else {}
 
 
 def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
@@ -46,9 +49,12 @@ def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
         return CheckedSpec(program, diagnostics=_ordered(diagnostics))
     resolution, found = check_program(program)
     diagnostics += found
-    graph, found = apply_rules(program, resolution) if not has_errors(found) else (nx.DiGraph(), [])
+    checked = not has_errors(found)
+    graph, found = apply_rules(program, resolution) if checked else (nx.DiGraph(), [])
     diagnostics += found
-    return CheckedSpec(program, resolution, graph, _ordered(diagnostics))
+    templates, found = check_templates(program, resolution) if checked else ({}, [])
+    diagnostics += found
+    return CheckedSpec(program, resolution, graph, _ordered(diagnostics), templates)
 
 
 def _ordered(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -77,11 +77,20 @@ def _pools(ctx: NodeContext, examples: dict | None, models: dict) -> dict[str, l
 
 
 def run(ctx: NodeContext) -> Output:
+    from ragdsl.lower.prompts import TemplateFailure
+
+    try:
+        return _run(ctx)
+    except TemplateFailure as exc:  # a prompt that passed `ragdsl check` but failed on this data
+        raise NodeFailed(exc.message, exc.hint) from None
+
+
+def _run(ctx: NodeContext) -> Output:
     from haystack import Document
 
     from ragdsl.lower import describe_generation
     from ragdsl.lower.haystack import Resources, build
-    from ragdsl.lower.run import generate
+    from ragdsl.lower.run import generate, prompt_failure
 
     params = ctx.node.params
     questions = load(ctx.upstream(params["questions"]), params["questions"].get("part", ""))
@@ -104,7 +113,13 @@ def run(ctx: NodeContext) -> Output:
     if prompt["call"] == "template":
         written = prompt["args"]["path"]["file"]
         files[written] = ctx.locate(written)
-    pipeline = build(spec, Resources(models=models, files=files, examples=pools))
+    try:
+        pipeline = build(spec, Resources(models=models, files=files, examples=pools))
+    except Exception as exc:  # the template is compiled here: one edited since the check can fail to parse
+        failure = prompt_failure(exc, spec)
+        if failure is None:
+            raise
+        raise failure from None
     ctx.started(total=len(questions), unit="questions")
     documents = None
     if contexts is not None:
@@ -121,7 +136,13 @@ def run(ctx: NodeContext) -> Output:
             replies += done
             ctx.resumed(len(done))
             continue
-        chunk = generate(pipeline, spec, texts[start:end], documents[start:end] if documents else None)
+        try:
+            chunk = generate(pipeline, spec, texts[start:end], documents[start:end] if documents else None)
+        except Exception as exc:  # a template that passed the check can still fail on this data
+            failure = prompt_failure(exc, spec)
+            if failure is None:
+                raise
+            raise failure from None
         replies += chunk
         ctx.advance(len(chunk))
         if journal is not None and ctx.checkpoint is not None:
