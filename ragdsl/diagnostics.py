@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+# Output stays bounded whatever the spec holds: a source line longer than
+# MAX_EXCERPT columns shows a window around the span, with `…` where it is cut;
+# a message, label, help or note shows at most MAX_TEXT characters, and any run
+# of text without spaces in it (a name, value or path) at most MAX_WORD.
+MAX_EXCERPT = 160
+MAX_TEXT = 400
+MAX_WORD = 80
+_CONTEXT = 40  # columns shown before a span that starts far into a long line
 
 
 @dataclass(frozen=True, order=True)
@@ -55,7 +65,7 @@ class Diagnostic:
         out: dict[str, object] = {
             "severity": self.severity.value,
             "code": self.code,
-            "message": self.message,
+            "message": clip(self.message),
         }
         if self.span is not None:
             s = self.span
@@ -67,11 +77,11 @@ class Diagnostic:
                 "end_col": s.end_col,
             }
         if self.label:
-            out["label"] = self.label
+            out["label"] = clip(self.label)
         if self.help:
-            out["help"] = self.help
+            out["help"] = clip(self.help)
         if self.notes:
-            out["notes"] = list(self.notes)
+            out["notes"] = [clip(note) for note in self.notes]
         return out
 
 
@@ -104,42 +114,131 @@ class ReportedError(Exception):
 
 def render(d: Diagnostic, sources: Mapping[str, str]) -> str:
     """Render one diagnostic; `sources` maps a span's file to its text."""
-    head = f"{d.severity.value}[{d.code}]: {d.message}"
+    head = f"{d.severity.value}[{d.code}]: {clip(d.message)}"
     lines = [head]
     span = d.span
     text = sources.get(span.file) if span else None
     if span is not None:
         lines.append(f"  --> {span.start()}")
     if span is not None and text is not None:
-        source_lines = _lines(text)
-        if 1 <= span.line <= len(source_lines):
-            src = _printable(source_lines[span.line - 1])
+        bounds = _line_index(text).bounds(span.line)
+        if bounds is not None:
+            end_col = span.end_col if span.end_line == span.line else bounds[1] - bounds[0] + 1
+            src, start, width = _excerpt(text, bounds, span.col, end_col)
             gutter = " " * len(str(span.line))
-            end_col = span.end_col if span.end_line == span.line else len(src) + 1
             if d.redact:
-                src = src[: span.col - 1] + "*" * (end_col - span.col) + src[end_col - 1:]
-            width = max(1, end_col - span.col)
-            caret = " " * (span.col - 1) + "^" * width
+                src = src[:start] + "*" * width + src[start + width:]
+            caret = " " * start + "^" * max(1, width)
             lines.append(f"{gutter} |")
             lines.append(f"{span.line} | {src}")
-            lines.append(f"{gutter} | {caret}" + (f" {d.label}" if d.label else ""))
+            lines.append(f"{gutter} | {caret}" + (f" {clip(d.label)}" if d.label else ""))
     pad = " " * (len(str(span.line)) if span else 1)
     for note in d.notes:
-        lines.append(f"{pad} = note: {note}")
+        lines.append(f"{pad} = note: {clip(note)}")
     if d.help:
-        lines.append(f"{pad} = help: {d.help}")
+        lines.append(f"{pad} = help: {clip(d.help)}")
     return "\n".join(lines)
 
 
+def _excerpt(text: str, bounds: tuple[int, int], col: int, end_col: int) -> tuple[str, int, int]:
+    """The part of a source line to print, the span's offset in it and its width.
+
+    `bounds` are where the line starts and ends in `text`. A line of at most
+    MAX_EXCERPT columns is printed whole. A longer one is cut to a window that
+    starts a little before the span, with `…` at a cut end; the caret stays
+    under the same characters and stops at the window's edge. Only the window
+    is copied out of the text.
+    """
+    begin, end = bounds
+    length = end - begin
+    if length <= MAX_EXCERPT:
+        return _printable(text[begin:end]), col - 1, end_col - col
+    room = MAX_EXCERPT - 2  # two columns for the `…`s
+    first = max(0, min(col - 1 - _CONTEXT, length - room))
+    last = min(length, first + room)
+    shown = ("…" if first else "") + _printable(text[begin + first:begin + last]) + ("…" if last < length else "")
+    start = col - 1 - first + (1 if first else 0)
+    width = min(end_col - 1, last) - (col - 1)
+    return shown, start, width
+
+
+class _LineIndex:
+    """Finds a line of a text by number without splitting the text into lines.
+
+    It keeps the offset of every STEP-th line; the regex engine skips the rest
+    (up to STEP - 1 lines) at C speed. So a text of millions of lines costs a
+    few thousand offsets, not a string per line.
+    """
+
+    STEP = 1024
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts = [0]  # where lines 1, 1 + STEP, 1 + 2 * STEP, ... start
+        skip, pos = _skip(self.STEP), 0
+        while (m := skip.match(text, pos)) is not None:
+            pos = m.end()
+            self.starts.append(pos)
+        # The line found last: diagnostics come in order, so the next one is
+        # on the same line or found by skipping on from it.
+        self.last: tuple[int, tuple[int, int]] = (0, (0, 0))
+
+    def bounds(self, number: int) -> tuple[int, int] | None:
+        """Where line `number` (1-based) starts and ends (at its newline); None past the end."""
+        if number < 1:
+            return None
+        last = self.last  # read once: the index is shared, through the cache
+        if number == last[0]:
+            return last[1]
+        block = (number - 1) // self.STEP
+        if block >= len(self.starts):
+            return None
+        line, pos = block * self.STEP + 1, self.starts[block]
+        if line < last[0] < number:
+            line, pos = last[0], last[1][0]
+        if number > line:
+            m = _skip(number - line).match(self.text, pos)
+            if m is None:
+                return None
+            pos = m.end()
+        end = self.text.find("\n", pos)
+        self.last = (number, (pos, len(self.text) if end < 0 else end))
+        return self.last[1]
+
+
 @functools.lru_cache(maxsize=16)
-def _lines(text: str) -> list[str]:
-    # Cached: a file with thousands of diagnostics is split once, not once each.
-    return text.split("\n")
+def _line_index(text: str) -> _LineIndex:
+    # Cached: a file with thousands of diagnostics is indexed once, not once each.
+    return _LineIndex(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _skip(lines: int) -> re.Pattern[str]:
+    return re.compile(f"(?:[^\\n]*\\n){{{lines}}}")
 
 
 def _printable(line: str) -> str:
     # Tabs would misalign the caret; control characters would garble a terminal.
     return "".join(" " if c == "\t" else (c if c.isprintable() else "?") for c in line)
+
+
+def clip(text: str) -> str:
+    """`text` cut to MAX_TEXT characters, and each run without spaces to MAX_WORD."""
+    if len(text) <= MAX_WORD:
+        return text
+    text = _LONG_RUN.sub(lambda m: _middle(m.group(), MAX_WORD), text)
+    return _middle(text, MAX_TEXT)
+
+
+_LONG_RUN = re.compile(rf"\S{{{MAX_WORD + 1},}}")
+
+
+def _middle(text: str, limit: int) -> str:
+    # Both ends stay: a quoted name keeps its quotes, a path its file name.
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 def summary(diagnostics: Iterable[Diagnostic]) -> str:

@@ -18,6 +18,7 @@ from ragdsl.syntax import ast
 from ragdsl.syntax.parser import parse_module
 
 MAX_FILES = 1000
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: longer cannot name a file, and would cost memory to resolve
 
 
 @dataclass(frozen=True, order=True)
@@ -143,6 +144,8 @@ class _Loader:
     def _import(self, imp: ast.ImportDecl, importer: SourceFile, chain: tuple[str, ...],
                 scope: dict[str, DeclKey], where: dict[str, Span]) -> None:
         try:
+            if len(imp.path) > MAX_PATH_CHARS:
+                raise ValueError(f"the path is longer than {MAX_PATH_CHARS} characters")
             target = (importer.directory / imp.path).resolve()
             target.is_file()
         except (OSError, ValueError) as exc:  # NUL bytes, names too long for the filesystem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from lark import Token, Tree
 
@@ -12,6 +13,7 @@ from ragdsl.suggest import did_you_mean, one_of
 from ragdsl.syntax import ast
 
 MAX_NUMBER_CHARS = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Builder:
@@ -31,10 +33,14 @@ class Builder:
 
     # -------------------------------------------------------------- module
     def module(self, tree: Tree, comments: tuple[ast.Comment, ...]) -> ast.Module:
+        """The module's AST. Consumes `tree`: each statement's subtree is let go
+        once built, so a large file never holds its whole tree and AST at once."""
         imports: list[ast.ImportDecl] = []
         decls: list[ast.Decl] = []
         order: list[tuple[str, int]] = []
-        for child in tree.children:
+        children = tree.children
+        for i, child in enumerate(children):
+            children[i] = None
             if not isinstance(child, Tree):
                 continue
             if child.data in ("import_all", "import_from"):
@@ -194,16 +200,15 @@ class Builder:
 
     def string_value(self, tok: Token) -> str:
         try:
-            value = str(json.loads(str(tok)))
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            self.diagnostics.append(error(
-                "E105", "invalid \\u escape: a lone surrogate is not a character", self.span(tok),
-                help="write the character itself, or a surrogate pair such as \\ud83d\\ude00"))
-            return ""
+            value = str(json.loads(tok))  # the token itself: no copy of a long string
         except ValueError:
             self.diagnostics.append(error(
                 "E105", "invalid escape sequence in string", self.span(tok),
                 help='strings accept \\" \\\\ \\n \\t \\uXXXX; write a backslash as \\\\'))
             return str(tok)[1:-1]
+        if _SURROGATE.search(value):  # not UTF-8 encodable; found without encoding a copy
+            self.diagnostics.append(error(
+                "E105", "invalid \\u escape: a lone surrogate is not a character", self.span(tok),
+                help="write the character itself, or a surrogate pair such as \\ud83d\\ude00"))
+            return ""
+        return value

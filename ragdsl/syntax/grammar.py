@@ -36,7 +36,21 @@ def parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _collect_comment},
+        edit_terminals=_edit_terminal,
     )
+
+
+def _edit_terminal(terminal) -> None:
+    # The same strings, matched without backtracking state per escape where
+    # the re module can say so (possessive quantifiers, Python 3.11+).
+    from ragdsl.source import STRING_PATTERN
+
+    written = terminal.pattern.value.replace("\n", r"\n")  # Lark has turned `\n` into a newline
+    if terminal.name == "STRING" and written == _GRAMMAR_STRING:
+        terminal.pattern.value = STRING_PATTERN
+
+
+_GRAMMAR_STRING = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'  # as written in rag.lark
 
 
 # The grammar ignores comments; fmt needs them, so the lexer hands each one to

@@ -7,10 +7,13 @@ instead of one error per run (and no cascade of follow-on errors).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+from collections.abc import Iterator
 
 from ragdsl.diagnostics import Diagnostic, Span, error
-from ragdsl.source import SourceFile, check_nesting
+from ragdsl.source import SourceFile, bracket_offsets, check_limits
 from ragdsl.syntax import ast
 from ragdsl.syntax.build import Builder
 from ragdsl.syntax.grammar import collecting_comments, parser
@@ -28,19 +31,34 @@ _STATEMENT_START = re.compile(r"^[A-Za-z_]", re.MULTILINE)
 
 
 def parse_module(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic]]:
-    nesting = check_nesting(source)
-    if nesting:
-        return None, nesting
+    limits = check_limits(source)
+    if limits:
+        return None, limits
     from lark.exceptions import UnexpectedInput
 
-    try:
-        with collecting_comments() as comments:
-            tree = parser().parse(source.text, start="module")
-    except UnexpectedInput:
-        return None, _errors_by_statement(source)
-    builder = Builder(source.display)
-    module = builder.module(tree, tuple(ast.Comment(str(t), t.line, t.column) for t in comments))
+    with _collector_paused():
+        try:
+            with collecting_comments() as comments:
+                tree = parser().parse(source.text, start="module")
+        except UnexpectedInput:
+            return None, _errors_by_statement(source)
+        builder = Builder(source.display)
+        module = builder.module(tree, tuple(ast.Comment(str(t), t.line, t.column) for t in comments))
     return module, builder.diagnostics
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    # A parse allocates a tree and an AST of many small objects, none of them
+    # in cycles; letting the cyclic GC rescan them as they pile up costs more
+    # than half of the time of a large parse.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_expr(text: str, file: str, start: str = "expr") -> tuple[object | None, list[Diagnostic]]:
@@ -48,9 +66,9 @@ def parse_expr(text: str, file: str, start: str = "expr") -> tuple[object | None
     from lark.exceptions import UnexpectedInput
 
     source = SourceFile(file, _NO_PATH, text)
-    nesting = check_nesting(source)
-    if nesting:
-        return None, nesting
+    limits = check_limits(source)
+    if limits:
+        return None, limits
     try:
         tree = parser().parse(text, start=start)
     except UnexpectedInput as exc:
@@ -70,15 +88,21 @@ def _errors_by_statement(source: SourceFile) -> list[Diagnostic]:
         starts.insert(0, 0)
     starts.append(len(source.text))
     diagnostics: list[Diagnostic] = []
+    brackets = _OpenBrackets(source.text)
+    lines_before, counted_to = 0, 0
     for begin, end in zip(starts, starts[1:]):
+        # Each chunk starts a line: it is parsed alone and its positions moved
+        # down by the lines before it (counted once, as the chunks advance).
+        lines_before += source.text.count("\n", counted_to, begin)
+        counted_to = begin
         chunk = source.text[begin:end]
-        if not chunk.strip():
+        if not chunk or chunk.isspace():
             continue
-        padded = "\n" * source.text.count("\n", 0, begin) + chunk
         try:
-            parser().parse(padded, start="module")
+            parser().parse(chunk, start="module")
         except UnexpectedInput as exc:
-            diagnostics.append(_describe(exc, source, chunk_end=end))
+            _move_down(exc, lines_before)
+            diagnostics.append(_describe(exc, source, chunk_end=end, brackets=brackets))
             if len(diagnostics) >= MAX_SYNTAX_ERRORS:
                 break
     if not diagnostics:  # the split hid the error (e.g. a statement spanning chunks)
@@ -89,15 +113,50 @@ def _errors_by_statement(source: SourceFile) -> list[Diagnostic]:
     return diagnostics
 
 
-def _describe(exc, source: SourceFile, chunk_end: int | None = None) -> Diagnostic:
+def _move_down(exc, lines: int) -> None:
+    """Shift a chunk's parse error to where the chunk sits in the file."""
+    for holder, attribute in ((exc, "line"), (getattr(exc, "token", None), "line"),
+                              (getattr(exc, "token", None), "end_line")):
+        value = getattr(holder, attribute, None)
+        if isinstance(value, int) and value > 0:  # Lark uses -1 or '?' for "no position"
+            setattr(holder, attribute, value + lines)
+
+
+class _OpenBrackets:
+    """The brackets still open at a point of a text, outside strings and comments.
+
+    It only moves forward, so describing every broken statement of a file
+    scans the file once.
+    """
+
+    _OPENER = {")": "(", "]": "[", "}": "{"}
+
+    def __init__(self, text: str):
+        self.text = text
+        self.scanned = 0
+        self.stack: list[int] = []  # offsets of the open brackets
+
+    def innermost(self, upto: int) -> int | None:
+        if upto > self.scanned:
+            text, stack = self.text, self.stack
+            for at in bracket_offsets(text, self.scanned, upto):
+                char = text[at]
+                if char in "([{":
+                    stack.append(at)
+                elif stack and text[stack[-1]] == self._OPENER[char]:
+                    stack.pop()
+            self.scanned = upto
+        return self.stack[-1] if self.stack else None
+
+
+def _describe(exc, source: SourceFile, chunk_end: int | None = None,
+              brackets: _OpenBrackets | None = None) -> Diagnostic:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     line = getattr(exc, "line", None) or 1
     col = getattr(exc, "column", None) or 1
     if isinstance(exc, UnexpectedCharacters):
-        lines = source.text.split("\n")
-        text_line = lines[line - 1] if 0 < line <= len(lines) else ""
-        char = text_line[col - 1] if 0 < col <= len(text_line) else "?"
+        char = getattr(exc, "char", None) or "?"
         span = Span(source.display, line, col, line, col + 1)
         help_ = ""
         if char == "'":
@@ -113,8 +172,8 @@ def _describe(exc, source: SourceFile, chunk_end: int | None = None) -> Diagnost
         expected = sorted(getattr(exc, "expected", None) or getattr(exc, "accepts", None) or [])
         at_end = token is None or token.type == "$END"
         if at_end:
-            return _unexpected_end(source, expected, chunk_end)
-        width = max(1, len(str(token)))
+            return _unexpected_end(source, expected, chunk_end, brackets or _OpenBrackets(source.text))
+        width = max(1, len(token or ""))  # the token itself: no copy of a long one
         span = Span(source.display, token.line, token.column, token.line, token.column + width)
         return error("E101", f"unexpected {_token_text(token)}", span,
                      label=f"expected {_expected_text(expected)}",
@@ -122,52 +181,28 @@ def _describe(exc, source: SourceFile, chunk_end: int | None = None) -> Diagnost
     return error("E101", "syntax error", Span(source.display, line, col, line, col + 1))
 
 
-def _unexpected_end(source: SourceFile, expected: list[str], chunk_end: int | None) -> Diagnostic:
-    text = source.text if chunk_end is None else source.text[:chunk_end]
-    opener = _unclosed_bracket(text)
+def _unexpected_end(source: SourceFile, expected: list[str], chunk_end: int | None,
+                    brackets: _OpenBrackets) -> Diagnostic:
+    text = source.text
+    end = len(text) if chunk_end is None else chunk_end
+    opener = brackets.innermost(end)
     if opener is not None:
-        char, line, col = opener
+        char = text[opener]
+        line, col = _line_col(text, opener)
         closer = {"{": "}", "(": ")", "[": "]"}[char]
         return error("E101", f"'{char}' is never closed", Span(source.display, line, col, line, col + 1),
                      label=f"this '{char}' has no matching '{closer}'",
                      help=f"add '{closer}' where it should end")
-    lines = text.rstrip("\n").split("\n")
-    line = len(lines)
-    col = len(lines[-1]) + 1
+    end = len(text[:end].rstrip("\n"))
+    line, col = _line_col(text, end)
     return error("E101", "unexpected end of file", Span(source.display, line, max(1, col - 1), line, col),
                  label=f"expected {_expected_text(expected)}",
                  help="the statement here is incomplete")
 
 
-def _unclosed_bracket(text: str) -> tuple[str, int, int] | None:
-    stack: list[tuple[str, int, int]] = []
-    line, col = 1, 0
-    in_string = in_comment = escaped = False
-    pairs = {")": "(", "]": "[", "}": "{"}
-    for ch in text:
-        col += 1
-        if ch == "\n":
-            line, col, in_comment, in_string = line + 1, 0, False, False
-            continue
-        if in_comment:
-            continue
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == "#":
-            in_comment = True
-        elif ch == '"':
-            in_string = True
-        elif ch in "([{":
-            stack.append((ch, line, col))
-        elif ch in pairs and stack and stack[-1][0] == pairs[ch]:
-            stack.pop()
-    return stack[-1] if stack else None
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of text[offset]."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
 def _token_text(token) -> str:
