@@ -72,10 +72,11 @@ def check_templates(program: Program, resolution: Resolution) -> tuple[dict[str,
     scanner = Scanner()
     files: dict[str, SourceFile | None] = {}
     diagnostics: list[Diagnostic] = []
+    spec_lines: dict[str, list[str]] = {}  # each spec's lines, split once, when a finding needs them
     for use in uses:
         locate: Callable[[int, int], Span]
         if use.inline:
-            text, locate = use.expr.value, _inline_locator(program, use.expr)
+            text, locate = use.expr.value, _inline_locator(program, use.expr, spec_lines)
         else:
             resolved = resolution.paths.get(use.expr.span)
             if resolved is None:
@@ -212,20 +213,32 @@ def _file_locator(source: SourceFile) -> Callable[[int, int], Span]:
     return locate
 
 
-def _inline_locator(program: Program, expr: ast.Str) -> Callable[[int, int], Span]:
-    """Template offsets to columns of the string literal in the spec (escapes take more columns)."""
+def _inline_locator(program: Program, expr: ast.Str, spec_lines: dict[str, list[str]]
+                    ) -> Callable[[int, int], Span]:
+    """Template offsets to columns of the string literal in the spec (escapes take more columns).
+
+    Worked out on the first call only: most templates have no finding, and a spec may hold thousands.
+    """
     span = expr.span
-    source = program.sources.get(span.file)
-    lines = source.text.split("\n") if source is not None else []
-    raw = lines[span.line - 1][span.col - 1:span.end_col - 1] if 0 < span.line <= len(lines) else ""
-    columns = _literal_columns(raw)
-    if span.end_line != span.line or len(columns) != len(expr.value) + 1:
-        return lambda start, end: span
+    found: list[list[int]] = []
+
+    def columns() -> list[int]:
+        if not found:
+            source = program.sources.get(span.file)
+            if source is not None and span.file not in spec_lines:
+                spec_lines[span.file] = source.text.split("\n")
+            lines = spec_lines.get(span.file, [])
+            raw = lines[span.line - 1][span.col - 1:span.end_col - 1] if 0 < span.line <= len(lines) else ""
+            found.append(_literal_columns(raw))
+        return found[0]
 
     def locate(start: int, end: int) -> Span:
+        at = columns()
+        if span.end_line != span.line or len(at) != len(expr.value) + 1:
+            return span
         start = min(start, len(expr.value))
-        first = span.col + columns[start]
-        last = span.col + columns[min(max(end, start + 1), len(expr.value))]
+        first = span.col + at[start]
+        last = span.col + at[min(max(end, start + 1), len(expr.value))]
         return Span(span.file, span.line, first, span.line, max(last, first + 1))
 
     return locate
