@@ -130,7 +130,14 @@ def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool,
     everything: list[Diagnostic] = []
     for spec, folder in _spec_files(specs):
         grants = overrides.grants if overrides.root or folder is None else replace(overrides.grants, root=folder)
-        checked = check_spec(spec, overrides.sets, overrides.profiles, grants)
+        compilation = None
+        if data:  # the data check needs the expanded graph: compile once, and report its check
+            from ragdsl.compiler import compile_spec
+
+            compilation = compile_spec(spec, overrides.sets, None, profiles=overrides.profiles, grants=grants)
+            checked = compilation.checked
+        else:
+            checked = check_spec(spec, overrides.sets, overrides.profiles, grants)
         diagnostics = list(checked.diagnostics)
         if online and checked.ok:
             from ragdsl.backends.online import check_stores
@@ -141,15 +148,12 @@ def check(specs: tuple[Path, ...], overrides: Overrides, fmt: str, online: bool,
                 for answer in answered:
                     click.echo(f"{spec.as_posix()}: {answer.node}: {answer.line}")
         read = ""
-        if data and not any(d.is_error for d in diagnostics):
-            from ragdsl.compiler import compile_spec
+        if compilation is not None and compilation.graph is not None and not any(d.is_error for d in diagnostics):
             from ragdsl.data.validate import validate_data
 
-            compilation = compile_spec(spec, overrides.sets, None, profiles=overrides.profiles, grants=grants)
-            if compilation.graph is not None:
-                found = validate_data(compilation)
-                diagnostics += found.diagnostics
-                read = f"; {found.sources} data source{'s' if found.sources != 1 else ''} read"
+            found = validate_data(compilation)
+            diagnostics += found.diagnostics
+            read = f"; {found.sources} data source{'s' if found.sources != 1 else ''} read"
         ok = not any(d.is_error for d in diagnostics)
         everything += diagnostics
         if fmt == "text":

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragdsl.access import ReadGrants
+from ragdsl.collector import collector_paused
 from ragdsl.diagnostics import Diagnostic
 from ragdsl.execute.store import Store
 from ragdsl.ir.expand import expand, experiment_seed
@@ -46,7 +44,7 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
     assert program is not None
     experiment = program.experiment()
     description = experiment.get("description") if experiment else None
-    with _collector_paused():
+    with collector_paused():
         graph = expand(checked)
         resolution = resolve_data_sources(graph)
         resolution += resolve_weights(graph)
@@ -59,16 +57,3 @@ def compile_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
             description=getattr(description.value, "value", "") if description else "",
         )
     return Compilation(checked, graph, plan, resolution)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    # Expansion allocates many small objects that all stay alive; letting the
-    # cyclic GC rescan them over and over costs a quarter of the time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -7,11 +7,9 @@ instead of one error per run (and no cascade of follow-on errors).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
-from collections.abc import Iterator
 
+from ragdsl.collector import collector_paused
 from ragdsl.diagnostics import Diagnostic, Span, error
 from ragdsl.source import SourceFile, bracket_offsets, check_limits
 from ragdsl.syntax import ast
@@ -36,7 +34,7 @@ def parse_module(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic
         return None, limits
     from lark.exceptions import UnexpectedInput
 
-    with _collector_paused():
+    with collector_paused():
         try:
             with collecting_comments() as comments:
                 tree = parser().parse(source.text, start="module")
@@ -45,20 +43,6 @@ def parse_module(source: SourceFile) -> tuple[ast.Module | None, list[Diagnostic
         builder = Builder(source.display)
         module = builder.module(tree, tuple(ast.Comment(str(t), t.line, t.column) for t in comments))
     return module, builder.diagnostics
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    # A parse allocates a tree and an AST of many small objects, none of them
-    # in cycles; letting the cyclic GC rescan them as they pile up costs more
-    # than half of the time of a large parse.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def parse_expr(text: str, file: str, start: str = "expr") -> tuple[object | None, list[Diagnostic]]:
