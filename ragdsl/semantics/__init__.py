@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 
 from ragdsl.access import ReadGrants
+from ragdsl.collector import collector_paused
 from ragdsl.diagnostics import Diagnostic, has_errors, sort_key
 from ragdsl.semantics.check import Resolution, check_program
 from ragdsl.semantics.overrides import apply_overrides
@@ -39,7 +40,13 @@ def check_spec(path: Path | str, overrides: list[str] | tuple[str, ...] = (),
 
     The spec reads only inside its project and what `grants` allow (see ragdsl.access).
     """
-    program, diagnostics = load_program(Path(path), grants)
+    with collector_paused():
+        return _check(Path(path), overrides, profiles, grants)
+
+
+def _check(path: Path, overrides: list[str] | tuple[str, ...], profiles: list[Path] | tuple[Path, ...],
+           grants: ReadGrants | None) -> CheckedSpec:
+    program, diagnostics = load_program(path, grants)
     if program is None:
         return CheckedSpec(None, diagnostics=sorted(diagnostics, key=sort_key))
     if program.root.display not in program.modules or has_errors(diagnostics):
